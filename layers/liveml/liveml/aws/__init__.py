@@ -1,0 +1,5 @@
+"""boto3 sessions and clients, configured in one place (endpoint, retries, region)."""
+
+from liveml.aws.clients import client, local_endpoint, resource
+
+__all__ = ["client", "local_endpoint", "resource"]

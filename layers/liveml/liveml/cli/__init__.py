@@ -1,0 +1,61 @@
+"""The ``liveml`` command: one typer app, one module per command group.
+
+Each group module defines ``app`` (a ``typer.Typer``) or a command function and is attached here,
+so ``liveml --help`` lists everything and each module stays small.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from liveml.errors import LiveMLError
+
+app = typer.Typer(
+    name="liveml",
+    help="LiveML: train, register, roll out, serve and monitor player models on AWS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# (module, name of the sub-command group). Modules import their heavy libraries lazily,
+# so `liveml --help` stays fast.
+_GROUPS: list[tuple[str, str]] = [
+    ("liveml.cli.local", "local"),
+    ("liveml.cli.deploy", ""),
+    ("liveml.cli.contract", "contract"),
+    ("liveml.cli.data", "data"),
+    ("liveml.cli.train", ""),
+]
+
+
+def _attach() -> None:
+    for module_name, group in _GROUPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # the group is not written yet
+                continue
+            raise
+        sub: typer.Typer = module.app
+        if group:
+            app.add_typer(sub, name=group)
+        else:
+            for command in sub.registered_commands:
+                app.registered_commands.append(command)
+
+
+_attach()
+
+
+def main() -> None:
+    """Console entry point: an expected failure is one line on stderr and exit code 1, never a trace."""
+    try:
+        app()
+    except LiveMLError as exc:
+        console = Console(stderr=True)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise SystemExit(1) from None
