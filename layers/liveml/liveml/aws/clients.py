@@ -50,3 +50,13 @@ def resource(service: str, *, endpoint_url: str | None = None, region: str | Non
         endpoint_url=endpoint_url or settings.endpoint_url,
         config=_RETRIES,
     )
+
+
+def use_localstack(endpoint: str | None = None) -> str:
+    """Point every client made from now on at LocalStack, with the dummy credentials it accepts."""
+    endpoint = endpoint or local_endpoint()
+    os.environ["LIVEML_ENDPOINT_URL"] = endpoint
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return endpoint
