@@ -1,0 +1,81 @@
+# LiveML: `make demo` runs the whole loop on LocalStack; `make test` runs every test suite.
+# Both set everything up on a fresh machine. `make help` lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+SAM_VENV  := .venv-sam
+BIN       := $(VENV)/bin
+PY        := $(BIN)/python
+LIVEML    := $(BIN)/liveml
+SAM_CLI_VERSION       := 1.170.0
+SAM_CLI_LOCAL_VERSION := 1.71.0
+# The sam CLI must find a python3.12 for the python3.12 runtime: ours first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@python312=$$(scripts/find-python312); \
+	  [ -x $(PY) ] || "$$python312" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(SAM_VENV)/.installed:
+	@python312=$$(scripts/find-python312); \
+	  [ -x $(SAM_VENV)/bin/python ] || "$$python312" -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	# Its own environment: the SAM CLI's pins clash with LocalStack's.
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)' 'aws-sam-cli-local==$(SAM_CLI_LOCAL_VERSION)'
+	@touch $@
+
+.PHONY: venv tools setup
+venv: $(VENV)/.installed ## Create .venv with Python 3.12 and install liveml with every extra
+tools: $(SAM_VENV)/.installed ## Install the SAM CLI (and samlocal) into .venv-sam
+setup: venv tools ## Everything a fresh machine needs
+
+.PHONY: up down status
+up: setup ## Start LocalStack on the host (idempotent)
+	$(LIVEML) local up
+down: ## Stop LocalStack and every process it started
+	@[ ! -x $(LIVEML) ] || $(LIVEML) local down
+status: ## Is LocalStack running, and what is deployed
+	$(LIVEML) local status
+
+.PHONY: deploy
+deploy: up ## Build and deploy the stack to LocalStack
+	$(LIVEML) deploy --local
+
+.PHONY: demo
+demo: deploy ## Run the main job end to end on LocalStack
+	$(LIVEML) demo
+
+.PHONY: lint
+lint: venv tools ## ruff, mypy, cfn-lint and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	@for f in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$f" || exit 1; done
+	$(BIN)/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+.PHONY: test test-unit test-integration
+test: setup test-unit test-integration ## Every test suite (starts LocalStack and deploys the stack itself)
+test-unit: venv ## Unit tests: no network
+	$(BIN)/pytest tests/unit -q
+test-integration: setup ## Integration and end-to-end tests against LocalStack on the host
+	$(BIN)/pytest tests/integration tests/e2e -q -m "integration or e2e"
+
+.PHONY: bench
+bench: setup ## Print the benchmarks' figures
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) "$$b"; done
+
+.PHONY: clean
+clean: down ## Remove build output and LocalStack's state (keeps the virtual environments)
+	rm -rf .aws-sam .localstack .pytest_cache .mypy_cache .ruff_cache
