@@ -26,6 +26,7 @@ app = typer.Typer(
 _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.local", "local"),
     ("liveml.cli.deploy", ""),
+    ("liveml.cli.demo", ""),
     ("liveml.cli.contract", "contract"),
     ("liveml.cli.data", "data"),
     ("liveml.cli.train", ""),

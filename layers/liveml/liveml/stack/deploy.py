@@ -64,8 +64,16 @@ def build(root: Path) -> None:
     environment = {**build_environment(), "SAM_CLI_TELEMETRY": "0"}
     _run(
         "build",
-        [sam_executable("sam", root), "build", "--template", "template.yaml", "--build-dir", BUILD_DIR,
-         "--cached", "--parallel"],
+        [
+            sam_executable("sam", root),
+            "build",
+            "--template",
+            "template.yaml",
+            "--build-dir",
+            BUILD_DIR,
+            "--cached",
+            "--parallel",
+        ],
         root,
         environment,
         "fix the failing function's code or requirements.txt and run the command again",
@@ -75,8 +83,15 @@ def build(root: Path) -> None:
 def deploy(root: Path, target: DeployTarget, *, stack_name: str = "liveml") -> None:
     """Deploy the built stack; LocalStack through `samlocal`, AWS through `sam` with the default profile."""
     base = [
-        "deploy", "--template-file", f"{BUILD_DIR}/template.yaml", "--config-env", target.config_env,
-        "--stack-name", stack_name, "--no-confirm-changeset", "--no-fail-on-empty-changeset",
+        "deploy",
+        "--template-file",
+        f"{BUILD_DIR}/template.yaml",
+        "--config-env",
+        target.config_env,
+        "--stack-name",
+        stack_name,
+        "--no-confirm-changeset",
+        "--no-fail-on-empty-changeset",
     ]
     if target is DeployTarget.LOCAL:
         command = [sam_executable("samlocal", root), *base]
