@@ -1,0 +1,195 @@
+"""Draft a contract from a DataFrame, for a person to read and edit.
+
+pandas is imported inside the function: ``liveml.contract`` must stay importable without it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from liveml.contract.errors import ContractError
+from liveml.contract.model import Column, ColumnType, Contract, Gates, Task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: names tried, in order, when no target is given
+TARGET_NAMES = ("target", "label", "churned", "churn", "y", "class", "segment")
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid)$|^(player|user|account|entity)(_?id)?$", re.IGNORECASE)
+_TIME_NAMES = ("event_time", "event_ts", "timestamp", "ts", "time", "snapshot_time", "as_of")
+#: a string column with at most this many distinct values (and short values) is categorical
+MAX_INFERRED_CATEGORIES = 50
+#: a classification target has at most this many classes when inferred
+MAX_INFERRED_CLASSES = 20
+
+
+def infer(df: pd.DataFrame, target: str | None = None, name: str = "dataset") -> Contract:
+    """A draft contract for ``df``: types, nullability, observed ranges, categories, roles."""
+    import pandas as pd
+
+    if df.shape[1] == 0 or len(df) == 0:
+        raise ContractError("cannot infer a contract from an empty dataset")
+    columns_str = [str(c) for c in df.columns]
+    if target is None:
+        target = next((c for c in TARGET_NAMES if c in columns_str), None)
+        if target is None:
+            raise ContractError(
+                f"no target given and none of {list(TARGET_NAMES)} is a column: pass --target"
+            )
+    if target not in columns_str:
+        raise ContractError(f"target {target!r} is not a column (columns: {columns_str})")
+
+    columns: list[Column] = []
+    entity_id: str | None = None
+    event_time: str | None = None
+    for raw_name in df.columns:
+        col_name = str(raw_name)
+        s = df[raw_name]
+        col = _infer_column(col_name, s, is_target=col_name == target)
+        if (
+            entity_id is None
+            and col_name != target
+            and _ID_NAME.search(col_name)
+            and s.notna().all()
+            and s.is_unique
+        ):
+            entity_id = col_name
+            col = Column(
+                name=col_name,
+                type=ColumnType.CATEGORICAL,
+                nullable=False,
+                description="entity id (one per player)",
+            )
+        if event_time is None and col.type is ColumnType.DATETIME and col_name.lower() in _TIME_NAMES:
+            event_time = col_name
+        columns.append(col)
+
+    y = df[target].dropna()
+    target_col = next(c for c in columns if c.name == target)
+    n_classes = int(y.nunique())
+    classes: list[str] | None = None
+    if target_col.type is ColumnType.NUMERIC and n_classes > MAX_INFERRED_CLASSES:
+        task = Task.REGRESSION
+    elif n_classes <= 2:
+        task = Task.BINARY
+        classes = _sorted_labels(y) if n_classes == 2 else None
+    elif n_classes <= MAX_INFERRED_CLASSES:
+        task = Task.MULTICLASS
+        classes = _sorted_labels(y)
+    elif pd.api.types.is_numeric_dtype(y):
+        task = Task.REGRESSION
+    else:
+        raise ContractError(f"target {target!r} has {n_classes} distinct labels: too many for classification")
+
+    if task is Task.REGRESSION:
+        target_col = Column(
+            name=target, type=ColumnType.NUMERIC, nullable=False, description=target_col.description
+        )
+    else:
+        # A class label needs no range or category list: `classes` says which labels exist.
+        ttype = ColumnType.CATEGORICAL if target_col.type is ColumnType.TEXT else target_col.type
+        target_col = Column(name=target, type=ttype, nullable=False, description=target_col.description)
+    columns = [target_col if c.name == target else c for c in columns]
+    if event_time is not None:
+        columns = [c.model_copy(update={"nullable": False}) if c.name == event_time else c for c in columns]
+
+    gates = Gates()
+    if len(df) < gates.min_rows:
+        gates = Gates(min_rows=max(1, len(df)))
+    return Contract(
+        name=name,
+        task=task,
+        target=target,
+        classes=classes,
+        entity_id=entity_id,
+        event_time=event_time,
+        columns=columns,
+        gates=gates,
+    )
+
+
+def _sorted_labels(y: pd.Series[Any]) -> list[str]:
+    values = y.unique().tolist()
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=str)
+    return [_label_text(v) for v in values]
+
+
+def _label_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
+    import numpy as np
+    import pandas as pd
+
+    nulls = int(s.isna().sum())
+    # Features stay nullable: serving may receive a missing value and the pipeline imputes it.
+    nullable = True if not is_target else nulls > 0
+    non_null = s.dropna()
+    if pd.api.types.is_bool_dtype(s):
+        return Column(name=name, type=ColumnType.BOOLEAN, nullable=nullable)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable)
+    if pd.api.types.is_numeric_dtype(s):
+        values = non_null.to_numpy(dtype="float64")
+        finite = values[np.isfinite(values)]
+        integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+        # pandas turns an integer column with gaps into floats: integral values still mean integer.
+        ctype = (
+            ColumnType.INTEGER
+            if integral and (pd.api.types.is_integer_dtype(s) or nulls > 0)
+            else ColumnType.NUMERIC
+        )
+        lo = float(finite.min()) if finite.size else None
+        hi = float(finite.max()) if finite.size else None
+        description = f"observed {_num(lo)} .. {_num(hi)}" if lo is not None else ""
+        # Only a sign is drafted as a bound: observed extremes would reject tomorrow's data.
+        minimum = 0.0 if lo is not None and lo >= 0 else None
+        maximum = 1.0 if lo is not None and hi is not None and lo >= 0 and hi <= 1 and not integral else None
+        return Column(
+            name=name, type=ctype, nullable=nullable, min=minimum, max=maximum, description=description
+        )
+    text = non_null.astype(str)
+    if len(text) and _looks_like_datetime(text):
+        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable)
+    distinct = int(text.nunique())
+    mean_words = float(text.str.count(" ").mean()) + 1 if len(text) else 0.0
+    if distinct <= MAX_INFERRED_CATEGORIES and mean_words < 3:
+        return Column(
+            name=name,
+            type=ColumnType.CATEGORICAL,
+            nullable=nullable,
+            categories=sorted(text.unique().tolist()),
+        )
+    if mean_words >= 2:
+        return Column(name=name, type=ColumnType.TEXT, nullable=nullable)
+    return Column(
+        name=name,
+        type=ColumnType.CATEGORICAL,
+        nullable=nullable,
+        description=f"{distinct} distinct values seen; list them in categories to check them",
+    )
+
+
+def _looks_like_datetime(text: pd.Series[Any]) -> bool:
+    import pandas as pd
+
+    sample = text.head(200)
+    if not sample.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="ISO8601", utc=True)
+    return bool(parsed.notna().all())
+
+
+def _num(v: float | None) -> str:
+    if v is None:
+        return "?"
+    return str(int(v)) if v.is_integer() else f"{v:g}"
