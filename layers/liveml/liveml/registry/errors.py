@@ -6,4 +6,14 @@ from liveml.errors import LiveMLError
 
 
 class RegistryError(LiveMLError):
-    """A registry operation was refused (bad key, stale state, missing item)."""
+    """A registry operation was refused (bad key, missing item, not allowed)."""
+
+
+class VersionNotFoundError(RegistryError):
+    http_status = 404
+
+
+class StaleStateError(RegistryError):
+    """The item changed since it was read: the change was computed from a stale state."""
+
+    http_status = 409
