@@ -1,0 +1,98 @@
+"""CloudWatch metrics (EMF through powertools) per model version and variant.
+
+Requests only bump in-memory counters (a dict update); :meth:`ServingMetrics.flush` writes one EMF
+document per (version, variant) with powertools' ``EphemeralMetrics``, whose dimensions are its own —
+the shared ``Metrics`` singleton holds one dimension set per flush, and an A/B function serves two
+variants. The Lambda handler flushes after each invocation; under uvicorn a flush happens every
+``interval_s`` (checked on the request path, no timer thread) and at shutdown.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from liveml.serving.constants import METRICS_NAMESPACE, SERVICE_NAME
+
+
+@dataclass
+class _Series:
+    latency_ms: list[float] = field(default_factory=list)
+    requests: int = 0
+    predictions: int = 0
+    client_errors: int = 0
+    errors: int = 0
+    classes: dict[str, int] = field(default_factory=dict)
+
+
+class ServingMetrics:
+    """Aggregates per (version, variant) and flushes as EMF."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        namespace: str = METRICS_NAMESPACE,
+        service: str = SERVICE_NAME,
+        interval_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.model = model
+        self.namespace = namespace
+        self.service = service
+        self.interval_s = interval_s
+        self._clock = clock
+        self._series: dict[tuple[str, str], _Series] = {}
+        self._lock = threading.Lock()
+        self._last_flush = clock()
+
+    def _get(self, version: str, variant: str) -> _Series:
+        series = self._series.get((version, variant))
+        if series is None:
+            series = self._series[(version, variant)] = _Series()
+        return series
+
+    def record(self, version: str, variant: str, latency_ms: float, labels: list[str | None]) -> None:
+        """One request answered with ``len(labels)`` predictions (labels are None for regression)."""
+        with self._lock:
+            s = self._get(version, variant)
+            s.requests += 1
+            s.latency_ms.append(latency_ms)
+            s.predictions += len(labels)
+            for label in labels:
+                if label is not None:
+                    s.classes[label] = s.classes.get(label, 0) + 1
+            due = len(s.latency_ms) >= 100 or self._clock() - self._last_flush >= self.interval_s
+        if due and self.interval_s > 0:
+            self.flush()
+
+    def error(self, version: str, variant: str, status: int) -> None:
+        with self._lock:
+            s = self._get(version, variant)
+            if status >= 500:
+                s.errors += 1
+            else:
+                s.client_errors += 1
+
+    def flush(self) -> None:
+        with self._lock:
+            series, self._series = self._series, {}
+            self._last_flush = self._clock()
+        for (version, variant), s in series.items():
+            emf = EphemeralMetrics(namespace=self.namespace, service=self.service)
+            emf.add_dimension(name="model", value=self.model)
+            emf.add_dimension(name="version", value=version)
+            emf.add_dimension(name="variant", value=variant)
+            for value in s.latency_ms:
+                emf.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=value)
+            emf.add_metric(name="Requests", unit=MetricUnit.Count, value=s.requests)
+            emf.add_metric(name="Predictions", unit=MetricUnit.Count, value=s.predictions)
+            emf.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=s.client_errors)
+            emf.add_metric(name="Errors", unit=MetricUnit.Count, value=s.errors)
+            for label, count in s.classes.items():
+                emf.add_metric(name=f"PredictedClass_{label}"[:250], unit=MetricUnit.Count, value=count)
+            emf.flush_metrics()

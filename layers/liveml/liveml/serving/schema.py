@@ -1,0 +1,174 @@
+"""Request and response models generated from the model's contract.
+
+The request schema is built with ``pydantic.create_model`` from the contract's feature columns, so
+the OpenAPI document names every feature with its type, range and categories, and FastAPI rejects a
+bad field before the model sees it. Python field names are ``f<i>`` with the column name as alias:
+a column may be called anything (``class``, ``days-active``, ``model_x``) without clashing with
+Python or pydantic names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from liveml.contract import Column, ColumnType, Contract, Task
+
+_FORBID = ConfigDict(extra="forbid", populate_by_name=False, serialize_by_alias=True)
+
+PLAYER_ID_MAX = 128
+
+
+def _describe(col: Column) -> str:
+    parts = [col.type.value]
+    if col.min is not None or col.max is not None:
+        lo = "-inf" if col.min is None else f"{col.min:g}"
+        hi = "inf" if col.max is None else f"{col.max:g}"
+        parts.append(f"in [{lo}, {hi}]")
+    if col.categories:
+        parts.append("one of " + ", ".join(col.categories))
+    parts.append("nullable" if col.nullable else "required")
+    text = ", ".join(parts)
+    return f"{col.description} ({text})" if col.description else text
+
+
+def _feature_field(col: Column) -> tuple[Any, Any]:
+    """(annotation, FieldInfo) for one feature column."""
+    constraints: dict[str, Any] = {}
+    annotation: Any
+    match col.type:
+        case ColumnType.NUMERIC:
+            # strict: "12" is a wrong type, not a number; ints are fine for floats even in strict mode.
+            annotation = float
+            constraints = {"strict": True, "allow_inf_nan": False, "ge": col.min, "le": col.max}
+        case ColumnType.INTEGER:
+            annotation = int
+            constraints = {"strict": True, "ge": col.min, "le": col.max}
+        case ColumnType.BOOLEAN:
+            annotation = bool
+            constraints = {"strict": True}
+        case ColumnType.CATEGORICAL:
+            # Unknown categories are rejected here, with the allowed ones named in the message.
+            annotation = Literal[tuple(col.categories)] if col.categories else str
+            if not col.categories:
+                constraints = {"max_length": 256}
+        case ColumnType.TEXT:
+            annotation = str
+            constraints = {"max_length": 10_000}
+        case ColumnType.DATETIME:
+            annotation = datetime
+    constraints = {k: v for k, v in constraints.items() if v is not None}
+    if col.nullable:
+        return annotation | None, Field(None, alias=col.name, description=_describe(col), **constraints)
+    return annotation, Field(..., alias=col.name, description=_describe(col), **constraints)
+
+
+@dataclass(frozen=True)
+class ApiModels:
+    """The generated pydantic models of one contract."""
+
+    features: type[BaseModel]
+    predict_request: type[BaseModel]
+    batch_request: type[BaseModel]
+    predict_response: type[BaseModel]
+    batch_response: type[BaseModel]
+
+
+class ErrorField(BaseModel):
+    field: str = Field(description="dotted path of the offending field, e.g. features.level")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer of the API."""
+
+    error: str = Field(description="machine-readable kind, e.g. validation_error, payload_too_large")
+    message: str = Field(description="what was wrong, naming the field")
+    fields: list[ErrorField] = Field(default_factory=list)
+    correlation_id: str | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    model: str
+    model_loaded: bool
+    version: str
+    versions: dict[str, str] = Field(description="variant -> model version")
+    experiment: str | None
+    uptime_s: float
+
+
+class ArtifactLink(BaseModel):
+    name: str
+    sha256: str
+    size_bytes: int | None = None
+    url: str | None = Field(None, description="presigned S3 GET URL; null when served from a local directory")
+    expires_in_s: int | None = None
+
+
+class LatestModelResponse(BaseModel):
+    model: str
+    version: str
+    variant: str
+    sha256: str = Field(description="sha256 of the ONNX file")
+    manifest_sha256: str | None
+    source: Literal["s3", "local"]
+    local_path: str | None = Field(None, description="set when the model was loaded from a local directory")
+    feature_order: list[str]
+    task: str
+    classes: list[str] | None
+    compact: ArtifactLink | None
+    onnx: ArtifactLink
+
+
+def build_api_models(contract: Contract, *, classes: Sequence[str] | None, max_batch_rows: int) -> ApiModels:
+    """The API's models; ``classes`` are the model's class labels in output order (None: regression)."""
+    fields: dict[str, Any] = {f"f{i}": _feature_field(col) for i, col in enumerate(contract.features)}
+    features = create_model(
+        f"{_pascal(contract.name)}Features",
+        __config__=_FORBID,
+        __doc__=f"The features of contract {contract.name!r} v{contract.version}, in contract order.",
+        **fields,
+    )
+    player_id: Any = (str, Field(..., min_length=1, max_length=PLAYER_ID_MAX, description="the player's id"))
+    predict_request = create_model(
+        "PredictRequest", __config__=_FORBID, player_id=player_id, features=(features, ...)
+    )
+    batch_request = create_model(
+        "BatchPredictRequest",
+        __config__=_FORBID,
+        rows=(list[predict_request], Field(..., min_length=1, max_length=max_batch_rows)),
+    )
+    if contract.task is Task.REGRESSION:
+        out: dict[str, Any] = {
+            "prediction": (float, Field(..., description="the predicted value")),
+            "value": (float, ...),
+        }
+    else:
+        labels = tuple(classes or contract.classes or [])
+        label: Any = Literal[labels] if labels else str
+        out = {
+            "prediction": (label, Field(..., description="the most probable class")),
+            "probabilities": (dict[str, float], Field(..., description="class -> probability")),
+            "confidence": (float, Field(..., description="probability of the predicted class")),
+        }
+    predict_response = create_model(
+        "PredictResponse",
+        player_id=(str, ...),
+        model_version=(str, ...),
+        variant=(str, ...),
+        **out,
+    )
+    batch_response = create_model(
+        "BatchPredictResponse", predictions=(list[predict_response], ...), count=(int, ...)
+    )
+    return ApiModels(features, predict_request, batch_request, predict_response, batch_response)
+
+
+def _pascal(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() else " " for ch in name)
+    return "".join(part.capitalize() for part in cleaned.split()) or "Model"

@@ -1,0 +1,35 @@
+"""Serving settings: explicit arguments beat ``LIVEML_*`` environment variables, which beat defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from liveml.serving import constants as c
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    max_batch_rows: int = field(default_factory=lambda: _int(c.MAX_BATCH_ROWS, 1000))
+    #: API Gateway allows 10 MB; 1,000 rows of 20 features are ~0.5 MB.
+    max_body_bytes: int = field(default_factory=lambda: _int(c.MAX_BODY_BYTES, 1_048_576))
+    presign_expiry_s: int = field(default_factory=lambda: _int(c.PRESIGN_EXPIRY_S, 3600))
+    capture_sample_rate: float = field(default_factory=lambda: _float(c.CAPTURE_SAMPLE_RATE, 0.0))
+    capture_bucket: str | None = field(
+        default_factory=lambda: os.environ.get(c.CAPTURE_BUCKET) or os.environ.get("LIVEML_DATA_BUCKET")
+    )
+    capture_prefix: str = field(default_factory=lambda: os.environ.get(c.CAPTURE_PREFIX, "captures"))
+    capture_max_age_s: float = field(default_factory=lambda: _float(c.CAPTURE_MAX_AGE_S, 30.0))
+    capture_max_records: int = field(default_factory=lambda: _int(c.CAPTURE_MAX_RECORDS, 1000))
+    #: Above this many rows a batch is scored in a worker thread so the event loop keeps answering.
+    offload_rows: int = 64
