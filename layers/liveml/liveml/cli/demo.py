@@ -50,7 +50,9 @@ def demo(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("waiting for the pipeline to start")
-        execution = find_execution(outputs.training_state_machine_arn, key, put.get("VersionId"))
+        execution = find_execution(
+            outputs.training_state_machine_arn, outputs.data_bucket, key, put.get("VersionId")
+        )
 
         def show(summary: ExecutionSummary, states: list[str]) -> None:
             where = states[-1] if states else "starting"

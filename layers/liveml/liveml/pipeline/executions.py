@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from liveml.aws import client
 from liveml.pipeline.errors import PipelineError
+from liveml.pipeline.start import execution_name
 
 _FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -29,11 +30,6 @@ class ExecutionSummary(BaseModel):
         return self.status in _FINISHED
 
 
-def _started_by(execution_input: dict[str, Any], key: str, version_id: str | None) -> bool:
-    obj = execution_input.get("detail", {}).get("object", {})
-    return bool(obj.get("key") == key and (version_id is None or obj.get("version-id") == version_id))
-
-
 def _summary(sfn: Any, arn: str) -> ExecutionSummary:
     described = sfn.describe_execution(executionArn=arn)
     return ExecutionSummary(
@@ -48,27 +44,32 @@ def _summary(sfn: Any, arn: str) -> ExecutionSummary:
 
 
 def find_execution(
-    state_machine_arn: str, key: str, version_id: str | None = None, *, timeout_s: float = 60, sfn: Any = None
+    state_machine_arn: str,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    *,
+    timeout_s: float = 60,
+    sfn: Any = None,
 ) -> ExecutionSummary:
-    """The execution that the upload of ``key`` (at ``version_id``) started, once it appears."""
+    """The execution that the upload of ``key`` at ``version_id`` started, once it appears.
+
+    Its name is derived from the object version (``liveml.pipeline.start``), so no listing is needed.
+    """
     sfn = sfn or client("stepfunctions")
+    name = execution_name(bucket, key, version_id or "null")
+    arn = state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
     deadline = time.monotonic() + timeout_s
-    seen: set[str] = set()
     while True:
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn):
-            for execution in page["executions"]:
-                if execution["executionArn"] in seen:
-                    continue
-                summary = _summary(sfn, execution["executionArn"])
-                if _started_by(summary.input, key, version_id):
-                    return summary
-                seen.add(execution["executionArn"])
-        if time.monotonic() > deadline:
-            raise PipelineError(
-                f"no pipeline execution started for {key} within {timeout_s:.0f}s: "
-                "check that the key is under datasets/<model>/ and the stack is deployed"
-            )
-        time.sleep(0.5)
+        try:
+            return _summary(sfn, arn)
+        except sfn.exceptions.ExecutionDoesNotExist:
+            if time.monotonic() > deadline:
+                raise PipelineError(
+                    f"no pipeline run started for s3://{bucket}/{key} within {timeout_s:.0f}s: check that "
+                    "the key is datasets/<model>/<file> and that the stack is deployed (`liveml outputs`)"
+                ) from None
+            time.sleep(0.5)
 
 
 def wait_for_execution(

@@ -1,0 +1,71 @@
+"""Per-model pipeline settings: ``datasets/<model>/liveml.yaml`` beside the data.
+
+Validated strictly (an unknown key is a typo, not a silent default) and recorded with each run.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from liveml.pipeline.errors import PipelineError
+
+SETTINGS_FILE = "liveml.yaml"
+#: Files under datasets/<model>/ that configure the pipeline rather than feed it.
+CONFIG_SUFFIXES = (".yaml", ".yml", ".md")
+
+
+class ApprovalPolicy(StrEnum):
+    AUTO = "auto"  # a version that passes the gates is approved at once (ModelApproved starts a rollout)
+    MANUAL = "manual"  # it waits in PendingManualApproval until `liveml models approve`
+
+
+class Backend(StrEnum):
+    LAMBDA = "lambda"
+    SAGEMAKER = "sagemaker"
+
+
+class PipelineSettings(BaseModel):
+    """How one model's pipeline runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The dataset contract, relative to datasets/<model>/.
+    contract: str = "contract.yaml"
+    trials: int = Field(default=20, ge=1, le=1000)
+    #: The search's wall-clock budget; the training Lambda's 900 s timeout bounds it.
+    time_budget_s: float = Field(default=240, gt=0, le=780)
+    cv_folds: int = Field(default=5, ge=2, le=10)
+    seed: int = 0
+    approval: ApprovalPolicy = ApprovalPolicy.AUTO
+    backend: Backend = Backend.LAMBDA
+
+    @classmethod
+    def from_yaml(cls, text: str | None, *, where: str = SETTINGS_FILE) -> PipelineSettings:
+        """Parse settings; missing text means all defaults. Errors name the field and why."""
+        if not text:
+            return cls()
+        try:
+            data: Any = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise PipelineError(f"{where} is not valid YAML: {exc}") from None
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise PipelineError(f"{where} must be a mapping of settings, not {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or '(root)'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise PipelineError(f"{where} is invalid: {problems}") from None
+
+
+def is_dataset_key(key: str) -> bool:
+    """Whether an object under datasets/ is data to train on (not a contract or settings file)."""
+    return not key.endswith("/") and not key.lower().endswith(CONFIG_SUFFIXES)
