@@ -30,6 +30,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.contract", "contract"),
     ("liveml.cli.data", "data"),
     ("liveml.cli.train", ""),
+    ("liveml.cli.eks", "eks"),
 ]
 
 

@@ -1,0 +1,405 @@
+"""Kubernetes manifests of the serving app on EKS, sized from a measurement of the real model.
+
+Layout written by :func:`write_tree` (kustomize)::
+
+    base/                 ServiceAccount (IRSA), Deployment, Service, HPA, PodDisruptionBudget
+    overlays/blue|green/  nameSuffix -blue/-green, label liveml.io/slot, the slot's model binding
+    live/                 the Service players reach; its selector names the live slot (``eks switch``)
+
+Sizing (see :func:`size`): one uvicorn worker per pod uses at most one core, so a pod's capacity is
+``target_utilization * 1000 / cpu_ms_per_request`` requests per second; replicas cover the expected QPS
+at that utilization (at least 2, so the PodDisruptionBudget can keep one up); the CPU request is what
+the design load needs at the HPA's target; memory comes from the measured resident set plus headroom.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+APP = "liveml-predict"
+SLOT_LABEL = "liveml.io/slot"
+NAME_LABEL = "app.kubernetes.io/name"
+PORT = 8080
+SLOTS = ("blue", "green")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one pod costs, measured in a fresh process with the real model."""
+
+    cpu_ms_per_request: float  # median through the whole ASGI app, one row
+    p99_ms: float
+    rss_mb: float  # resident memory after load and warm-up
+    requests: int
+
+
+@dataclass(frozen=True)
+class Sizing:
+    replicas: int
+    hpa_min: int
+    hpa_max: int
+    hpa_cpu_target_percent: int
+    cpu_request_m: int
+    cpu_limit_m: int
+    memory_request_mi: int
+    memory_limit_mi: int
+    rps_per_pod: float
+    qps: float
+
+
+def size(m: Measurement, qps: float, *, target_utilization: float = 0.6, burst: float = 3.0) -> Sizing:
+    """Replicas, requests, limits and HPA bounds for ``qps`` requests per second (``burst`` x headroom)."""
+    if qps <= 0:
+        raise ValueError("qps must be positive")
+    # Capacity of one single-worker pod at the target utilization of one core.
+    rps_per_pod = target_utilization * 1000.0 / max(m.cpu_ms_per_request, 0.01)
+    replicas = max(2, math.ceil(qps / rps_per_pod))
+    per_pod_load = qps / replicas
+    cpu_request = per_pod_load * m.cpu_ms_per_request / target_utilization  # millicores at the target
+    cpu_request_m = int(min(1000, max(100, math.ceil(cpu_request / 50) * 50)))
+    memory_request = math.ceil(m.rss_mb * 1.25 / 16) * 16  # headroom for batch requests
+    return Sizing(
+        replicas=replicas,
+        hpa_min=replicas,
+        hpa_max=max(replicas + 1, math.ceil(burst * qps / rps_per_pod)),
+        hpa_cpu_target_percent=int(target_utilization * 100),
+        cpu_request_m=cpu_request_m,
+        cpu_limit_m=1000,  # one worker cannot use more; a limit far above would hide a runaway
+        memory_request_mi=int(memory_request),
+        memory_limit_mi=int(math.ceil(memory_request * 1.5 / 16) * 16),
+        rps_per_pod=round(rps_per_pod, 1),
+        qps=qps,
+    )
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def _example_features(contract: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for col in contract.features:
+        kind = col.type.value
+        if kind in ("numeric", "integer"):
+            lo = col.min if col.min is not None else 0.0
+            hi = col.max if col.max is not None else lo + 10.0
+            mid = (lo + hi) / 2
+            row[col.name] = int(mid) if kind == "integer" else mid
+        elif kind == "boolean":
+            row[col.name] = True
+        elif kind == "categorical":
+            row[col.name] = col.categories[0] if col.categories else "a"
+        elif kind == "text":
+            row[col.name] = "hello"
+        else:
+            row[col.name] = "2026-01-01T12:00:00Z"
+    return row
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measure_here(model_dir: str, requests: int) -> Measurement:
+    """Load the model, build the app and time ``requests`` single-row POST /predict calls through ASGI."""
+    import asyncio
+
+    from liveml.serving.binding import ModelBinding
+    from liveml.serving.runtime import build_runtime
+
+    runtime = build_runtime(ModelBinding.from_dir(model_dir), strict=True, metrics_interval_s=0)
+    assert runtime.models is not None
+    body = json.dumps(
+        {"player_id": "sizing", "features": _example_features(runtime.models.contract)}
+    ).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/predict",
+        "raw_path": b"/predict",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+        "http_version": "1.1",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
+    status: list[int] = []
+
+    async def one() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await runtime.app(dict(scope), receive, send)
+
+    async def run() -> list[float]:
+        times = []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            await one()
+            times.append((time.perf_counter() - t0) * 1000)
+        return times
+
+    asyncio.run(run())  # warm-up
+    times = asyncio.run(run())
+    if any(s != 200 for s in status):
+        raise RuntimeError(f"the sizing request failed with status {sorted(set(status))}")
+    times.sort()
+    return Measurement(
+        cpu_ms_per_request=round(statistics.median(times), 4),
+        p99_ms=round(times[int(0.99 * (len(times) - 1))], 4),
+        rss_mb=round(_rss_mb(), 1),
+        requests=requests,
+    )
+
+
+def measure(model_dir: str | Path, *, requests: int = 500) -> Measurement:
+    """Measure in a fresh Python process, so the CLI's own imports do not inflate the memory figure."""
+    env = {**os.environ}
+    env.pop("LIVEML_MODEL_BINDING", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "liveml.serving.k8s", str(model_dir), str(requests)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"measuring {model_dir} failed: {out.stderr.strip()[-2000:]}")
+    return Measurement(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# --- manifests -------------------------------------------------------------------------------
+
+
+def base_manifests(
+    s: Sizing, *, image: str, role_arn: str, namespace: str, region: str = "us-east-1"
+) -> dict[str, list[dict[str, Any]]]:
+    labels = {NAME_LABEL: APP}
+    probe = {"httpGet": {"path": "/health", "port": "http"}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {
+            "replicas": s.replicas,
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": labels},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": APP,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "fsGroup": 65532},
+                    "containers": [
+                        {
+                            "name": "predict",
+                            "image": image,
+                            "ports": [{"name": "http", "containerPort": PORT}],
+                            "env": [
+                                {"name": "LIVEML_MODEL_CACHE_DIR", "value": "/tmp/liveml-models"},
+                                {"name": "AWS_REGION", "value": region},
+                            ],
+                            "resources": {
+                                "requests": {
+                                    "cpu": f"{s.cpu_request_m}m",
+                                    "memory": f"{s.memory_request_mi}Mi",
+                                },
+                                "limits": {"cpu": f"{s.cpu_limit_m}m", "memory": f"{s.memory_limit_mi}Mi"},
+                            },
+                            # The model loads before uvicorn listens; allow a slow S3 fetch at start.
+                            "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
+                            "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 2},
+                            "livenessProbe": {
+                                **probe,
+                                "periodSeconds": 10,
+                                "timeoutSeconds": 2,
+                                "failureThreshold": 3,
+                            },
+                            # Endpoints drop the pod before uvicorn stops (and flushes captures).
+                            "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        }
+                    ],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "512Mi"}}],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+    }
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": APP},
+            "minReplicas": s.hpa_min,
+            "maxReplicas": s.hpa_max,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": s.hpa_cpu_target_percent},
+                    },
+                }
+            ],
+        },
+    }
+    pdb = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}},
+    }
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": APP,
+            "labels": labels,
+            # IAM roles for service accounts: the role may read the model artifacts (and write captures).
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+    }
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": namespace,
+        "resources": [
+            "serviceaccount.yaml",
+            "deployment.yaml",
+            "service.yaml",
+            "hpa.yaml",
+            "pdb.yaml",
+        ],
+    }
+    return {
+        "serviceaccount.yaml": [account],
+        "deployment.yaml": [deployment],
+        "service.yaml": [service],
+        "hpa.yaml": [hpa],
+        "pdb.yaml": [pdb],
+        "kustomization.yaml": [kustomization],
+    }
+
+
+def overlay(slot: str, binding_json: str) -> dict[str, list[dict[str, Any]]]:
+    """A slot: its own names, the slot label (selectors included) and the model binding it serves."""
+    if slot not in SLOTS:
+        raise ValueError(f"slot must be one of {SLOTS}, got {slot!r}")
+    patch = [
+        {
+            "op": "add",
+            "path": "/spec/template/spec/containers/0/env/-",
+            "value": {"name": "LIVEML_MODEL_BINDING", "value": binding_json},
+        }
+    ]
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["../../base"],
+        "nameSuffix": f"-{slot}",
+        "labels": [{"pairs": {SLOT_LABEL: slot}, "includeSelectors": True, "includeTemplates": True}],
+        "patches": [{"target": {"kind": "Deployment", "name": APP}, "patch": yaml.safe_dump(patch)}],
+    }
+    return {"kustomization.yaml": [kustomization]}
+
+
+def live_service(slot: str, namespace: str) -> dict[str, list[dict[str, Any]]]:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": APP, "namespace": namespace, "labels": {NAME_LABEL: APP}},
+        "spec": {
+            "selector": {NAME_LABEL: APP, SLOT_LABEL: slot},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+        },
+    }
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["service.yaml"],
+    }
+    return {"service.yaml": [service], "kustomization.yaml": [kustomization]}
+
+
+def selector_patch(slot: str) -> dict[str, Any]:
+    """The merge patch that points the live Service at ``slot``."""
+    if slot not in SLOTS:
+        raise ValueError(f"slot must be one of {SLOTS}, got {slot!r}")
+    return {"spec": {"selector": {NAME_LABEL: APP, SLOT_LABEL: slot}}}
+
+
+def _write(directory: Path, files: dict[str, list[dict[str, Any]]]) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, docs in files.items():
+        path = directory / name
+        path.write_text(yaml.safe_dump_all(docs, sort_keys=False, width=120), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def write_tree(
+    out: Path,
+    sizing: Sizing,
+    *,
+    slot: str,
+    binding_json: str,
+    image: str,
+    role_arn: str,
+    namespace: str,
+    region: str = "us-east-1",
+    measurement: Measurement | None = None,
+) -> list[Path]:
+    """Write base/, overlays/<slot>/ and, if absent, live/ (pointing at ``slot``) under ``out``.
+
+    The other slot's overlay is left as it is: it still serves the previous version until switched."""
+    written = _write(
+        out / "base",
+        base_manifests(sizing, image=image, role_arn=role_arn, namespace=namespace, region=region),
+    )
+    written += _write(out / "overlays" / slot, overlay(slot, binding_json))
+    if not (out / "live" / "service.yaml").exists():
+        written += _write(out / "live", live_service(slot, namespace))
+    info = {"sizing": asdict(sizing), "measurement": asdict(measurement) if measurement else None}
+    (out / "sizing.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return [*written, out / "sizing.json"]
+
+
+if __name__ == "__main__":  # python -m liveml.serving.k8s <model_dir> [requests]: one measurement as JSON
+    result = _measure_here(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 500)
+    print(json.dumps(asdict(result)))
