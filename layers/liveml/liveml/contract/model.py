@@ -257,6 +257,9 @@ class Contract(BaseModel):
         for col in data["columns"]:
             if not col.get("description"):
                 col.pop("description", None)
+            for bound in ("min", "max"):  # 0 reads better than 0.0 in a file people edit
+                if isinstance(col.get(bound), float) and col[bound].is_integer():
+                    col[bound] = int(col[bound])
         gates = data.get("gates", {})
         if not gates.get("warn_only"):
             gates.pop("warn_only", None)

@@ -337,7 +337,9 @@ class _Checker:
         high = finite_mask & (values > col.max) if col.max is not None else np.zeros(len(values), bool)
         out = low | high
         if out.any():
-            bounds = f"[{_fmt(col.min)}, {_fmt(col.max)}]"
+            lo = _fmt(col.min) if col.min is not None else "-inf"
+            hi = _fmt(col.max) if col.max is not None else "inf"
+            bounds = f"[{lo}, {hi}]"
             self.add(
                 IssueCode.OUT_OF_RANGE,
                 f"{int(out.sum())} value(s) outside {bounds}",
@@ -515,6 +517,13 @@ class _Checker:
             if codes is None:
                 continue
             score = _oof_score(codes, fold, y_matrix, regression=c.task is Task.REGRESSION)
+            if c.task is Task.BINARY and col.name in self.numeric:
+                # A monotone leak shows in the plain rank AUC at any sample size, bins or not.
+                values = self.numeric[col.name][idx]
+                ok = np.isfinite(values)
+                if 0 < y_matrix[ok, 0].sum() < ok.sum():
+                    auc = _auc(y_matrix[ok, 0], values[ok])
+                    score = max(score, auc, 1.0 - auc)
             if score >= self.gates.leakage_auc:
                 metric = "R^2" if c.task is Task.REGRESSION else "ROC AUC"
                 self.add(
@@ -534,7 +543,9 @@ class _Checker:
         finite = np.isfinite(values)
         if not finite.any():
             return None
-        edges = np.unique(np.quantile(values[finite], np.linspace(0, 1, LEAKAGE_BINS + 1)[1:-1]))
+        # ~40 rows per bin on small samples, so each half of the sample sees every bin
+        n_bins = int(np.clip(len(values) // 40, 4, LEAKAGE_BINS))
+        edges = np.unique(np.quantile(values[finite], np.linspace(0, 1, n_bins + 1)[1:-1]))
         binned = np.searchsorted(edges, values, side="right") + 1
         return np.where(finite, binned, 0).astype(np.int64)
 
@@ -569,7 +580,5 @@ def _auc(y: NDArray[np.float64], score: NDArray[np.float64]) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def _fmt(v: float | None) -> str:
-    if v is None:
-        return "-inf/inf"
+def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
