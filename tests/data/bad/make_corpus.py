@@ -52,7 +52,7 @@ def _csv(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def _with(column: str, values: Callable[[pd.DataFrame], object]) -> Callable[[], bytes]:
+def _with(column: str, values: Callable[[pd.DataFrame], Any]) -> Callable[[], bytes]:
     def build() -> bytes:
         df = clean_frame()
         df[column] = values(df)
