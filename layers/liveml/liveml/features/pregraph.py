@@ -22,8 +22,8 @@ def frame_columns(df: pd.DataFrame, names: list[str]) -> dict[str, Any]:
         s = df[name]
         if pd.api.types.is_datetime64_any_dtype(s):
             # tz-aware → UTC, naive taken as UTC, exactly as the runtime parses ISO strings.
-            ns = s.dt.tz_convert("UTC") if getattr(s.dt, "tz", None) is not None else s
-            secs = ns.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(np.float64) / 1e9
+            naive = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
+            secs = naive.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64) / 1e9
             out[name] = np.where(s.isna().to_numpy(), np.nan, secs)
         elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             out[name] = s.to_numpy(dtype=np.float64, na_value=np.nan)

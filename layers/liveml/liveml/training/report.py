@@ -1,0 +1,206 @@
+"""The model card (Markdown + JSON) and the HTML report with its plots (PNG, base64-embedded)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from liveml.training.search import TrialRecord
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def plots(
+    task: str,
+    y: npt.NDArray[Any],
+    outputs: npt.NDArray[np.float64],
+    classes: list[str] | None,
+    trials: list[TrialRecord],
+    importances: list[tuple[str, float]],
+) -> dict[str, str]:
+    """Title → base64 PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: no display on Lambda or CI
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+
+    out: dict[str, str] = {}
+    if task != "regression" and classes is not None:
+        k = outputs.shape[1]
+        shown = [1] if k == 2 else list(range(k))
+        for title, display in (("ROC curve", RocCurveDisplay), ("Precision-recall curve", PrecisionRecallDisplay)):
+            fig, ax = plt.subplots(figsize=(5, 4))
+            for c in shown:
+                if len(np.unique(y == c)) == 2:
+                    display.from_predictions(y == c, outputs[:, c], ax=ax, name=classes[c])
+            ax.set_title(title)
+            out[title] = _png(fig)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        for c in shown:
+            if len(np.unique(y == c)) == 2:
+                frac, mean = calibration_curve(y == c, outputs[:, c], n_bins=10, strategy="quantile")
+                ax.plot(mean, frac, marker="o", label=classes[c])
+        ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+        ax.set(xlabel="predicted probability", ylabel="observed frequency", title="Calibration")
+        ax.legend()
+        out["Calibration"] = _png(fig)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ConfusionMatrixDisplay.from_predictions(
+            y, outputs.argmax(axis=1), labels=list(range(k)), display_labels=classes, ax=ax, colorbar=False
+        )
+        ax.set_title("Confusion matrix (holdout)")
+        out["Confusion matrix"] = _png(fig)
+    else:
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.scatter(y, outputs, s=6, alpha=0.5)
+        lo, hi = float(np.min(y)), float(np.max(y))
+        ax.plot([lo, hi], [lo, hi], linestyle=":", color="grey")
+        ax.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual (holdout)")
+        out["Predicted vs actual"] = _png(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    done = [t for t in trials if t.value is not None and t.state == "COMPLETE"]
+    if done:
+        xs = [t.number for t in done]
+        vals = [float(t.value or 0.0) for t in done]
+        ax.scatter(xs, vals, s=12, label="trial")
+        ax.step(xs, np.maximum.accumulate(vals), where="post", color="C1", label="best so far")
+        ax.legend()
+    ax.set(xlabel="trial", ylabel="mean CV score", title="Optimisation history")
+    out["Optimisation history"] = _png(fig)
+    if importances:
+        top = importances[:20][::-1]
+        fig, ax = plt.subplots(figsize=(6, max(2.5, 0.25 * len(top) + 1)))
+        ax.barh([n for n, _ in top], [v for _, v in top])
+        ax.set_title("Feature importances")
+        out["Feature importances"] = _png(fig)
+    return out
+
+
+def feature_importances(pipeline: Any) -> list[tuple[str, float]]:
+    """Model-based importances (trees) or |coefficients| (linear), by transformed feature name."""
+    model = pipeline.steps[-1][1]
+    names = [str(n) for n in pipeline[:-1].get_feature_names_out()]
+    if hasattr(model, "feature_importances_"):
+        values = np.asarray(model.feature_importances_, dtype=float)
+    elif hasattr(model, "coef_"):
+        values = np.abs(np.atleast_2d(model.coef_)).mean(axis=0)
+    else:
+        return []
+    if len(values) != len(names):
+        return []
+    ranked = sorted(zip(names, values.tolist(), strict=True), key=lambda kv: -kv[1])
+    return [(n, round(float(v), 6)) for n, v in ranked]
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    m = card["metrics"]
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        f"- **Task:** {card['task']}" + (f" — classes {', '.join(card['classes'])}" if card.get("classes") else ""),
+        f"- **Family:** {card['family']}",
+        f"- **Created:** {card['created_at']} (liveml {card['code_version']})",
+        f"- **Contract:** {card['contract']['name']} v{card['contract']['version']} "
+        f"(sha256 `{card['contract']['sha256'][:12]}`)",
+        f"- **Data:** {card['data']['rows']} rows ({card['data']['train_rows']} train, "
+        f"{card['data']['holdout_rows']} holdout), sha256 `{card['data'].get('sha256') or 'not given'}`",
+        f"- **Search:** {card['search']['trials']} trials in {card['search']['seconds']:.1f} s, "
+        f"seed {card['search']['seed']}, {card['search']['folds']}-fold CV {card['primary_metric']} "
+        f"{card['search']['cv_score']:.4f}",
+        "",
+        "## Parameters",
+        "",
+        "```json",
+        json.dumps(card["params"], indent=2, sort_keys=True),
+        "```",
+        "",
+        "## Holdout metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key, value in m.items():
+        if key != "confusion_matrix":
+            lines.append(f"| {key} | {value if not isinstance(value, float) else f'{value:.4f}'} |")
+    if "confusion_matrix" in m:
+        lines += ["", "Confusion matrix (rows: actual, columns: predicted):", "", "```"]
+        lines += ["  ".join(f"{v:>6}" for v in row) for row in m["confusion_matrix"]]
+        lines.append("```")
+    lines += ["", "## Gates", "", "| gate | metric | threshold | value | passed |", "|---|---|---|---|---|"]
+    for g in card["gates"]:
+        value = "n/a" if g["value"] is None else f"{g['value']:.4f}"
+        lines.append(f"| {g['gate']} | {g['metric']} | {g['threshold']:.4f} | {value} | {'yes' if g['passed'] else 'NO'} |")
+    if not card["gates"]:
+        lines.append("| (none set in the contract) | | | | |")
+    p = card["parity"]
+    lines += [
+        "",
+        "## Export",
+        "",
+        f"- ONNX parity vs scikit-learn on the holdout: max |diff| {p['onnx_max_abs_diff']:.2e}",
+        "- Compact on-device model: "
+        + (f"max |diff| {p['compact_max_abs_diff']:.2e}" if p.get("compact_max_abs_diff") is not None
+           else "not available for this model (text features or family)"),
+        f"- Golden requests: {card['golden_requests']} (golden_requests.json)",
+        "",
+        "## Limitations",
+        "",
+        "Trained on the data described above; predictions for players unlike those rows (new countries,",
+        "devices, or behaviour the telemetry never showed) are extrapolations. Check drift against",
+        "`reference_sample.csv` before trusting it on new traffic.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def report_html(card: dict[str, Any], images: dict[str, str], importances: list[tuple[str, float]]) -> str:
+    esc = html.escape
+    metrics = "".join(
+        f"<tr><td>{esc(k)}</td><td>{esc(f'{v:.4f}' if isinstance(v, float) else str(v))}</td></tr>"
+        for k, v in card["metrics"].items()
+        if k != "confusion_matrix"
+    )
+    gates = "".join(
+        f"<tr class='{'ok' if g['passed'] else 'bad'}'><td>{esc(g['gate'])}</td><td>{esc(g['metric'])}</td>"
+        f"<td>{g['threshold']:.4f}</td><td>{'n/a' if g['value'] is None else f'{g['value']:.4f}'}</td>"
+        f"<td>{'passed' if g['passed'] else 'FAILED'}</td></tr>"
+        for g in card["gates"]
+    )
+    figures = "".join(
+        f"<figure><img alt='{esc(t)}' src='data:image/png;base64,{b64}'><figcaption>{esc(t)}</figcaption></figure>"
+        for t, b64 in images.items()
+    )
+    top = "".join(f"<tr><td>{esc(n)}</td><td>{v:.4f}</td></tr>" for n, v in importances[:20])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>LiveML report: {esc(card['name'])}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.2em .6em}}.ok{{background:#e8f5e9}}.bad{{background:#ffebee}}
+figure{{display:inline-block;margin:.5em}}pre{{background:#f6f6f6;padding:.6em}}</style></head><body>
+<h1>{esc(card['name'])} — {esc(card['family'])}</h1>
+<p>Task {esc(card['task'])}; created {esc(card['created_at'])}; contract {esc(card['contract']['name'])}
+v{card['contract']['version']}; data sha256 {esc(str(card['data'].get('sha256')))};
+{card['data']['train_rows']} train / {card['data']['holdout_rows']} holdout rows.</p>
+<h2>Holdout metrics</h2><table>{metrics}</table>
+<h2>Gates</h2><table><tr><th>gate</th><th>metric</th><th>threshold</th><th>value</th><th></th></tr>{gates}</table>
+<h2>Parameters</h2><pre>{esc(json.dumps(card['params'], indent=2, sort_keys=True))}</pre>
+<h2>Parity</h2><p>ONNX max |diff| {card['parity']['onnx_max_abs_diff']:.2e};
+compact {esc(str(card['parity'].get('compact_max_abs_diff')))}</p>
+<h2>Plots</h2>{figures}
+<h2>Top features</h2><table>{top}</table>
+</body></html>
+"""
