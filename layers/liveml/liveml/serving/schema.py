@@ -46,8 +46,10 @@ def _feature_field(col: Column) -> tuple[Any, Any]:
             annotation = float
             constraints = {"strict": True, "allow_inf_nan": False, "ge": col.min, "le": col.max}
         case ColumnType.INTEGER:
+            # lax: 4.0 is accepted as 4 (data frames and game clients often send whole floats);
+            # 4.5 is rejected with "got a number with a fractional part".
             annotation = int
-            constraints = {"strict": True, "ge": col.min, "le": col.max}
+            constraints = {"ge": col.min, "le": col.max}
         case ColumnType.BOOLEAN:
             annotation = bool
             constraints = {"strict": True}
@@ -128,6 +130,13 @@ class LatestModelResponse(BaseModel):
 def build_api_models(contract: Contract, *, classes: Sequence[str] | None, max_batch_rows: int) -> ApiModels:
     """The API's models; ``classes`` are the model's class labels in output order (None: regression)."""
     fields: dict[str, Any] = {f"f{i}": _feature_field(col) for i, col in enumerate(contract.features)}
+    if contract.event_time:
+        # Optional: age features are measured to it when given (golden requests replay exactly),
+        # else to the time of the request.
+        fields["event_time_"] = (
+            datetime | None,
+            Field(None, alias=contract.event_time, description="event time (datetime); default: now"),
+        )
     features = create_model(
         f"{_pascal(contract.name)}Features",
         __config__=_FORBID,
