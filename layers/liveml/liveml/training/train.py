@@ -36,7 +36,7 @@ from liveml.training.evaluation import (
     score,
 )
 from liveml.training.export import (
-    PARITY_TOLERANCE,
+    tolerance,
     check_compact_parity,
     check_onnx_parity,
     graph_inputs,
@@ -279,7 +279,7 @@ def _write_model_dir(
         "search": {"trials": len(result.trials), "seconds": round(result.duration_s, 2), "seed": seed,
                    "folds": folds, "cv_score": result.cv_score},
         "parity": {"onnx_max_abs_diff": onnx_diff, "compact_max_abs_diff": compact_diff,
-                   "tolerance": PARITY_TOLERANCE},
+                   "tolerance": tolerance(task)},
         "golden_requests": len(golden["requests"]),
         "feature_importances": importances[:30],
     }
@@ -336,13 +336,14 @@ def _golden_requests(
 
     model = OnnxModel(onnx_path.read_bytes(), pregraph, task=task, classes=classes)
     got = model.predict_outputs(feats, as_of=as_of)
-    if not np.allclose(got, expected, atol=PARITY_TOLERANCE, rtol=PARITY_TOLERANCE):
+    tol = tolerance(task)
+    if not np.allclose(got, expected, atol=tol, rtol=tol):
         raise ExportError("golden requests: the runtime's dict path disagrees with scikit-learn "
                           f"(max difference {float(np.max(np.abs(got - expected))):.3g})")
     preds = predictions_from_outputs(expected, task, classes)
     return {
         "version": 1,
         "as_of": as_of,
-        "tolerance": PARITY_TOLERANCE,
+        "tolerance": tol,
         "requests": [{"features": f, "expected": p.to_dict()} for f, p in zip(feats, preds, strict=True)],
     }

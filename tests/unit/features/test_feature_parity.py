@@ -1,0 +1,122 @@
+"""Every family, every task: the pipeline fits, converts to ONNX and to the compact format, and both
+reproduce scikit-learn — including unseen categories, NaN everywhere and missing columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import mixed_contract, mixed_frame
+
+from liveml.features import build_pipeline, pregraph_spec, strongest_numeric
+from liveml.inference import OTHER, OnnxModel
+from liveml.training.export import (
+    check_compact_parity,
+    check_onnx_parity,
+    graph_inputs,
+    sklearn_outputs,
+    to_compact,
+    to_onnx,
+    tolerance,
+)
+from liveml.training.families import FAMILIES, pipeline_options
+
+SMALL = {
+    "linear": {"C": 1.0, "select_percentile": 75, "interactions": True},
+    "random_forest": {"n_estimators": 20, "max_depth": 6, "min_samples_leaf": 2, "max_features": 0.7},
+    "extra_trees": {"n_estimators": 20, "max_depth": 6, "min_samples_leaf": 2, "max_features": 0.7},
+    "gradient_boosting": {"n_estimators": 30, "max_depth": 3, "learning_rate": 0.1, "subsample": 0.8},
+    "hist_gradient_boosting": {"max_iter": 30, "max_depth": 4, "learning_rate": 0.1, "max_features": 0.8,
+                               "l2_regularization": 1e-3},
+}
+
+
+def _encode(df: pd.DataFrame, task: str) -> np.ndarray:  # type: ignore[type-arg]
+    if task == "regression":
+        return df["y"].to_numpy(dtype=float)
+    classes = mixed_contract(task).classes or []
+    return df["y"].map({c: i for i, c in enumerate(classes)}).to_numpy(dtype=np.int64)
+
+
+def _stress(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows the training data never showed: unseen and missing categories, NaN, missing datetimes."""
+    bad = df.head(40).copy()
+    bad.loc[bad.index[:10], "c"] = "never-seen"
+    bad.loc[bad.index[10:20], "c"] = None
+    bad.loc[bad.index[5:25], "a"] = np.nan
+    bad.loc[bad.index[20:30], "t"] = pd.NaT
+    bad.loc[bad.index[30:35], "b"] = np.nan
+    return pd.concat([df, bad], ignore_index=True)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_onnx_and_compact_parity(family: str, task: str) -> None:
+    contract = mixed_contract(task)
+    df = mixed_frame(900, seed=1, task=task)
+    y = _encode(df, task)
+    spec = pregraph_spec(contract)
+    fam = FAMILIES[family]
+    est, opts = pipeline_options(family, SMALL[family])
+    inter = strongest_numeric(spec, df, y, k=3)
+    pipe = build_pipeline(
+        spec, fam.make(est, task, 0), task=task, scale=fam.scale,
+        interactions=inter if opts["interactions"] else None, select_percentile=opts["select_percentile"],
+    ).fit(df, y)
+    test = _stress(mixed_frame(300, seed=2, task=task))
+    classes = contract.classes
+    onnx_bytes = to_onnx(pipe, task)
+    diff, expected = check_onnx_parity(onnx_bytes, pipe, test, task, classes)
+    assert diff <= tolerance(task)
+    doc = to_compact(pipe, task, classes)
+    assert doc is not None  # no text column: every family has a compact form
+    assert check_compact_parity(doc, pipe, test, task, expected) <= tolerance(task)
+
+
+def test_text_column_converts_and_matches() -> None:
+    contract = mixed_contract("binary", text=True)
+    df = mixed_frame(600, seed=3)
+    y = _encode(df, "binary")
+    spec = pregraph_spec(contract)
+    est, _ = pipeline_options("hist_gradient_boosting", SMALL["hist_gradient_boosting"])
+    pipe = build_pipeline(spec, FAMILIES["hist_gradient_boosting"].make(est, "binary", 0), task="binary",
+                          scale=False).fit(df, y)
+    test = mixed_frame(200, seed=4)
+    test.loc[:20, "txt"] = "completely unseen words here"
+    test.loc[21:30, "txt"] = None
+    diff, _ = check_onnx_parity(to_onnx(pipe, "binary"), pipe, test, "binary", contract.classes)
+    assert diff <= 1e-5
+    assert to_compact(pipe, "binary", contract.classes) is None  # text has no compact form (yet)
+
+
+def test_unseen_category_goes_to_the_infrequent_bucket(frame: pd.DataFrame) -> None:
+    contract = mixed_contract()
+    spec = pregraph_spec(contract)
+    est, _ = pipeline_options("gradient_boosting", SMALL["gradient_boosting"])
+    y = _encode(frame, "binary")
+    pipe = build_pipeline(spec, FAMILIES["gradient_boosting"].make(est, "binary", 0), task="binary",
+                          scale=False).fit(frame, y)
+    pregraph = pipe.named_steps["pregraph"].pregraph_
+    assert "rare" not in (pregraph.columns[2].categories or [])  # below min_frequency
+    rows = frame.head(3).copy()
+    rows["c"] = ["rare", "brand-new", "x"]
+    inputs = graph_inputs(pipe, rows)
+    assert list(inputs["c"].ravel()) == [OTHER, OTHER, "x"]
+    model = OnnxModel(to_onnx(pipe, "binary"), pregraph, task="binary", classes=contract.classes)
+    got = model.run_inputs(inputs)
+    np.testing.assert_allclose(got, sklearn_outputs(pipe, rows, "binary"), atol=1e-5)
+
+
+def test_trees_get_unscaled_numeric_and_linear_scaled() -> None:
+    spec = pregraph_spec(mixed_contract())
+    for family, fam in FAMILIES.items():
+        est, _ = pipeline_options(family, SMALL[family])
+        pipe = build_pipeline(spec, fam.make(est, "binary", 0), task="binary", scale=fam.scale)
+        num = dict((n, t) for n, t, _ in pipe.named_steps["columns"].transformers)["num"]
+        assert ("scale" in num.named_steps) == (family == "linear")
+
+
+def test_strongest_numeric_finds_the_signal(frame: pd.DataFrame) -> None:
+    spec = pregraph_spec(mixed_contract())
+    top = strongest_numeric(spec, frame, _encode(frame, "binary"), k=2)
+    assert "a" in top
