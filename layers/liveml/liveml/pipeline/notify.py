@@ -1,0 +1,82 @@
+"""Telling people a run failed: which state, why, and where the report is."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from liveml.aws import client
+from liveml.config import Settings
+
+_FAILED_EVENTS = (
+    "TaskFailed",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "TaskTimedOut",
+    "ExecutionFailed",
+)
+
+
+def failing_state(execution_arn: str, *, sfn: Any = None) -> str:
+    """The state that failed, read from the execution's history (the Catch does not carry it)."""
+    sfn = sfn or client("stepfunctions")
+    events = sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=500)[
+        "events"
+    ]
+    failed_seen = False
+    for event in events:
+        if event["type"] in _FAILED_EVENTS:
+            failed_seen = True
+        elif failed_seen and "stateEnteredEventDetails" in event:
+            return str(event["stateEnteredEventDetails"]["name"])
+    return "unknown"
+
+
+def reason(error: dict[str, Any]) -> str:
+    """A one-line reason from a Catch's ``{"Error", "Cause"}``: the error's type and message, no trace."""
+    kind, cause = error.get("Error", "Error"), error.get("Cause", "")
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return f"{kind}: {cause}".strip()
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return f"{parsed.get('errorType', kind)}: {parsed['errorMessage']}"
+    return f"{kind}: {cause}"
+
+
+def notify_failure(
+    execution_arn: str,
+    error: dict[str, Any],
+    run: dict[str, Any],
+    *,
+    topic_arn: str | None = None,
+    sfn: Any = None,
+    sns: Any = None,
+) -> dict[str, Any]:
+    """Publish the failure to the alerts topic; return what was sent (the state machine's Fail uses it)."""
+    state = failing_state(execution_arn, sfn=sfn)
+    why = reason(error)
+    model = run.get("model", "?")
+    dataset = f"s3://{run.get('bucket', '?')}/{run.get('key', '?')}"
+    report = run.get("validation", {}).get("report_uri") if isinstance(run.get("validation"), dict) else None
+    lines = [
+        f"The LiveML training pipeline for model {model!r} failed at {state}.",
+        f"Reason: {why}",
+        f"Dataset: {dataset} (version {run.get('version_id', '?')})",
+        f"Execution: {execution_arn}",
+    ]
+    if report:
+        lines.append(f"Report: {report}")
+    lines.append("Nothing was registered; the model in production is unchanged.")
+    message = "\n".join(lines)
+    subject = f"LiveML: {model} pipeline failed at {state}"[:100]
+    (sns or client("sns")).publish(
+        TopicArn=topic_arn or Settings().require("alerts_topic"),
+        Subject=subject,
+        Message=message,
+        MessageAttributes={
+            "model": {"DataType": "String", "StringValue": str(model)},
+            "state": {"DataType": "String", "StringValue": state},
+        },
+    )
+    return {"state": state, "reason": why, "subject": subject, "message": message}
