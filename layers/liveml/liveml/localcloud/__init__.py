@@ -4,7 +4,7 @@ Public face (used by the CLI, the test fixtures, the Makefile and CI)::
 
     from liveml.localcloud import LocalCloudConfig, up, down, status, logs
 
-    st = up()            # starts (or finds) LocalStack on 127.0.0.1:4566; Status(running, healthy, pid, pgid, ...)
+    st = up()            # starts (or finds) LocalStack on 127.0.0.1:4566 -> Status(running, pid, ...)
     status()             # Status of ours, from <state>/localstack.pid and /_localstack/health
     for line in logs(lines=50, follow=False): ...
     down()               # stops the whole process group; False if nothing ran

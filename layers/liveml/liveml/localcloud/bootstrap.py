@@ -121,7 +121,9 @@ def _load_handler() -> tuple[Any, bytes | None]:
     module_name, _, function_name = spec.rpartition(".")
     if not module_name:
         message = f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)"
-        return None, json.dumps({"errorMessage": message, "errorType": "Runtime.MalformedHandlerName"}).encode()
+        return None, json.dumps(
+            {"errorMessage": message, "errorType": "Runtime.MalformedHandlerName"}
+        ).encode()
     module_name = module_name.replace("/", ".")
     try:
         module = importlib.import_module(module_name)
@@ -130,7 +132,9 @@ def _load_handler() -> tuple[Any, bytes | None]:
             exc, "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
         )
     except Exception as exc:
-        return None, _error_payload(exc, "Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError) else None)
+        return None, _error_payload(
+            exc, "Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError) else None
+        )
     handler = getattr(module, function_name, None)
     if handler is None:
         message = f"Handler '{function_name}' missing on module '{module_name}'"
@@ -158,7 +162,12 @@ def _serve(port: int) -> None:
 
 
 def _run(
-    handler: Any, init_error: bytes | None, event: dict[str, Any], tee_out: _Tee, tee_err: _Tee, ids: _RequestIdFilter
+    handler: Any,
+    init_error: bytes | None,
+    event: dict[str, Any],
+    tee_out: _Tee,
+    tee_err: _Tee,
+    ids: _RequestIdFilter,
 ) -> None:
     request_id = str(event.get("invoke-id", ""))
     timeout = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
@@ -181,14 +190,20 @@ def _run(
             try:
                 payload = json.dumps(result).encode()
             except (TypeError, ValueError) as exc:
-                payload, path = _error_payload(exc, "Runtime.MarshalError", f"Unable to marshal response: {exc}"), "error"
+                payload, path = (
+                    _error_payload(exc, "Runtime.MarshalError", f"Unable to marshal response: {exc}"),
+                    "error",
+                )
     except Exception as exc:
         payload, path = _error_payload(exc), "error"
         # Lambda prints the error record to the function's log as well.
         sys.stderr.write(f"[ERROR] {type(exc).__name__}: {exc}\n{''.join(traceback.format_exc())}")
     duration = (time.perf_counter() - started) * 1000
     print(f"END RequestId: {request_id}")
-    print(f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {int(duration) + 1} ms")
+    print(
+        f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+        f"Billed Duration: {int(duration) + 1} ms"
+    )
     tee_out.buffer_ = tee_err.buffer_ = None
     _post(f"/invocations/{request_id}/logs", json.dumps({"logs": buffer.getvalue()}).encode())
     _post(f"/invocations/{request_id}/{path}", payload)
@@ -196,12 +211,15 @@ def _run(
 
 def main() -> None:
     tee_out, tee_err = _Tee(sys.stdout), _Tee(sys.stderr)
-    sys.stdout, sys.stderr = tee_out, tee_err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = tee_out, tee_err
     # Lambda's Python runtime installs a root handler that tags records with the request id.
     ids = _RequestIdFilter()
     root_handler = logging.StreamHandler(sys.stdout)
     root_handler.setFormatter(
-        logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S")
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
     )
     root_handler.addFilter(ids)
     logging.getLogger().addHandler(root_handler)

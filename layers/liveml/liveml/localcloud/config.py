@@ -141,7 +141,14 @@ class LocalCloudConfig:
         """The environment LocalStack is started with: ``base`` (default ``os.environ``) plus ours."""
         out = dict(os.environ if base is None else base)
         # Variables a caller may have set for its own LocalStack must not leak into ours.
-        for name in ("LOCALSTACK_AUTH_TOKEN", "LOCALSTACK_API_KEY", "DOCKER_HOST", "PERSISTENCE", "TMPDIR", "TEMP"):
+        for name in (
+            "LOCALSTACK_AUTH_TOKEN",
+            "LOCALSTACK_API_KEY",
+            "DOCKER_HOST",
+            "PERSISTENCE",
+            "TMPDIR",
+            "TEMP",
+        ):
             out.pop(name, None)
         out.update(
             {

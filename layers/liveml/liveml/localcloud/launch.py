@@ -36,8 +36,9 @@ if not hasattr(warnings, "deprecated"):
     try:
         from typing_extensions import deprecated
     except ImportError:
-        deprecated = _identity_deprecated  # type: ignore[assignment]
+        deprecated = _identity_deprecated  # type: ignore[assignment,misc]
     warnings.deprecated = deprecated  # type: ignore[attr-defined]
+
 
 class _Lock:
     """``threading.Lock`` as a class (as on 3.13), so ``Lock | None`` works; ``Lock()`` is unchanged."""
@@ -47,7 +48,7 @@ class _Lock:
 
 
 if not isinstance(threading.Lock, type):
-    threading.Lock = _Lock  # type: ignore[misc,assignment]
+    threading.Lock = _Lock
 
 if __name__ == "__main__":
     runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)

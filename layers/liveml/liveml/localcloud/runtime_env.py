@@ -34,11 +34,7 @@ def requirements(root: Path | None = None) -> list[str]:
 
 def base_python() -> str:
     """The Python 3.12+ to build the venv from: the one running us, outside any venv."""
-    if sys.version_info < (3, 12):
-        raise LocalCloudError(
-            f"LocalStack needs Python 3.12+, this is {sys.version_info[0]}.{sys.version_info[1]}: "
-            "run liveml from the project venv (`make venv`)"
-        )
+    # (The package requires 3.12, so the version was checked when it was installed.)
     return str(getattr(sys, "_base_executable", sys.executable))
 
 
@@ -59,7 +55,9 @@ def _pip(python: Path, args: list[str], what: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise LocalCloudError(f"{what} failed: {exc}") from None
     if done.returncode != 0:
-        errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")] or done.stderr.splitlines()
+        errors = [
+            line for line in done.stderr.splitlines() if line.startswith("ERROR")
+        ] or done.stderr.splitlines()
         raise LocalCloudError(f"{what} failed: {(errors or ['no output'])[-1].strip()[:300]}")
 
 
@@ -72,7 +70,9 @@ def ensure_runtime(cfg: LocalCloudConfig) -> Path:
     reqs = requirements(root)
     if not python.exists():
         try:
-            subprocess.run([base_python(), "-m", "venv", str(cfg.venv_dir)], check=True, capture_output=True, timeout=300)
+            subprocess.run(
+                [base_python(), "-m", "venv", str(cfg.venv_dir)], check=True, capture_output=True, timeout=300
+            )
         except (OSError, subprocess.SubprocessError) as exc:
             raise LocalCloudError(
                 f"could not create LocalStack's venv at {cfg.venv_dir} ({exc}): "
