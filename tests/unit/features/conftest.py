@@ -3,6 +3,7 @@ missing values, datetime, text) and its contract, for the feature and export tes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,8 @@ def mixed_frame(n: int, seed: int, task: str = "binary") -> pd.DataFrame:
             "t": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s"),
             "flag": rng.choice([True, False], n),
             "txt": rng.choice(["great game", "too hard boss", "love it", "boss too easy"], n),
-            "when": pd.Timestamp("2024-06-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 10**5, n), unit="s"),
+            "when": pd.Timestamp("2024-06-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 10**5, n), unit="s"),
         }
     )
     df.loc[rng.random(n) < 0.1, "a"] = np.nan
@@ -51,10 +53,27 @@ def mixed_contract(task: str = "binary", text: bool = False) -> Contract:
         cols.insert(5, {"name": "txt", "type": "text"})
     classes = {"binary": ["no", "yes"], "multiclass": ["lo", "mid", "hi"], "regression": None}[task]
     return Contract.from_dict(
-        {"name": "mixed", "task": task, "target": "y", "classes": classes, "event_time": "when", "columns": cols}
+        {
+            "name": "mixed",
+            "task": task,
+            "target": "y",
+            "classes": classes,
+            "event_time": "when",
+            "columns": cols,
+        }
     )
 
 
 @pytest.fixture
 def frame() -> pd.DataFrame:
     return mixed_frame(1200, seed=0)
+
+
+@pytest.fixture
+def make_frame() -> Callable[..., pd.DataFrame]:
+    return mixed_frame
+
+
+@pytest.fixture
+def make_contract() -> Callable[..., Contract]:
+    return mixed_contract

@@ -3,11 +3,15 @@ reproduce scikit-learn — including unseen categories, NaN everywhere and missi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
-from conftest import mixed_contract, mixed_frame
 
+from liveml.contract import Contract
 from liveml.features import build_pipeline, pregraph_spec, strongest_numeric
 from liveml.inference import OTHER, OnnxModel
 from liveml.training.export import (
@@ -26,15 +30,25 @@ SMALL = {
     "random_forest": {"n_estimators": 20, "max_depth": 6, "min_samples_leaf": 2, "max_features": 0.7},
     "extra_trees": {"n_estimators": 20, "max_depth": 6, "min_samples_leaf": 2, "max_features": 0.7},
     "gradient_boosting": {"n_estimators": 30, "max_depth": 3, "learning_rate": 0.1, "subsample": 0.8},
-    "hist_gradient_boosting": {"max_iter": 30, "max_depth": 4, "learning_rate": 0.1, "max_features": 0.8,
-                               "l2_regularization": 1e-3},
+    "hist_gradient_boosting": {
+        "max_iter": 30,
+        "max_depth": 4,
+        "learning_rate": 0.1,
+        "max_features": 0.8,
+        "l2_regularization": 1e-3,
+    },
 }
 
 
-def _encode(df: pd.DataFrame, task: str) -> np.ndarray:  # type: ignore[type-arg]
+Frame = Callable[..., pd.DataFrame]
+Spec = Callable[..., Contract]
+CLASSES = {"binary": ["no", "yes"], "multiclass": ["lo", "mid", "hi"]}
+
+
+def _encode(df: pd.DataFrame, task: str) -> npt.NDArray[Any]:
     if task == "regression":
         return df["y"].to_numpy(dtype=float)
-    classes = mixed_contract(task).classes or []
+    classes = CLASSES[task]
     return df["y"].map({c: i for i, c in enumerate(classes)}).to_numpy(dtype=np.int64)
 
 
@@ -51,19 +65,23 @@ def _stress(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_onnx_and_compact_parity(family: str, task: str) -> None:
-    contract = mixed_contract(task)
-    df = mixed_frame(900, seed=1, task=task)
+def test_onnx_and_compact_parity(family: str, task: str, make_frame: Frame, make_contract: Spec) -> None:
+    contract = make_contract(task)
+    df = make_frame(900, seed=1, task=task)
     y = _encode(df, task)
     spec = pregraph_spec(contract)
     fam = FAMILIES[family]
     est, opts = pipeline_options(family, SMALL[family])
     inter = strongest_numeric(spec, df, y, k=3)
     pipe = build_pipeline(
-        spec, fam.make(est, task, 0), task=task, scale=fam.scale,
-        interactions=inter if opts["interactions"] else None, select_percentile=opts["select_percentile"],
+        spec,
+        fam.make(est, task, 0),
+        task=task,
+        scale=fam.scale,
+        interactions=inter if opts["interactions"] else None,
+        select_percentile=opts["select_percentile"],
     ).fit(df, y)
-    test = _stress(mixed_frame(300, seed=2, task=task))
+    test = _stress(make_frame(300, seed=2, task=task))
     classes = contract.classes
     onnx_bytes = to_onnx(pipe, task)
     diff, expected = check_onnx_parity(onnx_bytes, pipe, test, task, classes)
@@ -73,15 +91,16 @@ def test_onnx_and_compact_parity(family: str, task: str) -> None:
     assert check_compact_parity(doc, pipe, test, task, expected) <= tolerance(task)
 
 
-def test_text_column_converts_and_matches() -> None:
-    contract = mixed_contract("binary", text=True)
-    df = mixed_frame(600, seed=3)
+def test_text_column_converts_and_matches(make_frame: Frame, make_contract: Spec) -> None:
+    contract = make_contract("binary", text=True)
+    df = make_frame(600, seed=3)
     y = _encode(df, "binary")
     spec = pregraph_spec(contract)
     est, _ = pipeline_options("hist_gradient_boosting", SMALL["hist_gradient_boosting"])
-    pipe = build_pipeline(spec, FAMILIES["hist_gradient_boosting"].make(est, "binary", 0), task="binary",
-                          scale=False).fit(df, y)
-    test = mixed_frame(200, seed=4)
+    pipe = build_pipeline(
+        spec, FAMILIES["hist_gradient_boosting"].make(est, "binary", 0), task="binary", scale=False
+    ).fit(df, y)
+    test = make_frame(200, seed=4)
     test.loc[:20, "txt"] = "completely unseen words here"
     test.loc[21:30, "txt"] = None
     diff, _ = check_onnx_parity(to_onnx(pipe, "binary"), pipe, test, "binary", contract.classes)
@@ -89,13 +108,14 @@ def test_text_column_converts_and_matches() -> None:
     assert to_compact(pipe, "binary", contract.classes) is None  # text has no compact form (yet)
 
 
-def test_unseen_category_goes_to_the_infrequent_bucket(frame: pd.DataFrame) -> None:
-    contract = mixed_contract()
+def test_unseen_category_goes_to_the_infrequent_bucket(frame: pd.DataFrame, make_contract: Spec) -> None:
+    contract = make_contract()
     spec = pregraph_spec(contract)
     est, _ = pipeline_options("gradient_boosting", SMALL["gradient_boosting"])
     y = _encode(frame, "binary")
-    pipe = build_pipeline(spec, FAMILIES["gradient_boosting"].make(est, "binary", 0), task="binary",
-                          scale=False).fit(frame, y)
+    pipe = build_pipeline(
+        spec, FAMILIES["gradient_boosting"].make(est, "binary", 0), task="binary", scale=False
+    ).fit(frame, y)
     pregraph = pipe.named_steps["pregraph"].pregraph_
     assert "rare" not in (pregraph.columns[2].categories or [])  # below min_frequency
     rows = frame.head(3).copy()
@@ -107,8 +127,8 @@ def test_unseen_category_goes_to_the_infrequent_bucket(frame: pd.DataFrame) -> N
     np.testing.assert_allclose(got, sklearn_outputs(pipe, rows, "binary"), atol=1e-5)
 
 
-def test_trees_get_unscaled_numeric_and_linear_scaled() -> None:
-    spec = pregraph_spec(mixed_contract())
+def test_trees_get_unscaled_numeric_and_linear_scaled(make_contract: Spec) -> None:
+    spec = pregraph_spec(make_contract())
     for family, fam in FAMILIES.items():
         est, _ = pipeline_options(family, SMALL[family])
         pipe = build_pipeline(spec, fam.make(est, "binary", 0), task="binary", scale=fam.scale)
@@ -116,7 +136,7 @@ def test_trees_get_unscaled_numeric_and_linear_scaled() -> None:
         assert ("scale" in num.named_steps) == (family == "linear")
 
 
-def test_strongest_numeric_finds_the_signal(frame: pd.DataFrame) -> None:
-    spec = pregraph_spec(mixed_contract())
+def test_strongest_numeric_finds_the_signal(frame: pd.DataFrame, make_contract: Spec) -> None:
+    spec = pregraph_spec(make_contract())
     top = strongest_numeric(spec, frame, _encode(frame, "binary"), k=2)
     assert "a" in top

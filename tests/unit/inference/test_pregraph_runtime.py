@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,13 +16,23 @@ from liveml.inference.pregraph import ColumnSpec, datetime_features
 
 def _pregraph() -> PreGraph:
     pg = PreGraph(
-        [ColumnSpec("n", "numeric"), ColumnSpec("flag", "boolean"), ColumnSpec("c", "categorical"),
-         ColumnSpec("d", "datetime"), ColumnSpec("txt", "text")],
+        [
+            ColumnSpec("n", "numeric"),
+            ColumnSpec("flag", "boolean"),
+            ColumnSpec("c", "categorical"),
+            ColumnSpec("d", "datetime"),
+            ColumnSpec("txt", "text"),
+        ],
         event_time="at",
         min_frequency=2,
     )
-    return pg.fit({"c": ["a", "a", "b", "b", "z", None], "d": ["2024-01-01T00:00:00Z"] * 6,
-                   "at": ["2024-01-11T00:00:00Z"] * 6})
+    return pg.fit(
+        {
+            "c": ["a", "a", "b", "b", "z", None],
+            "d": ["2024-01-01T00:00:00Z"] * 6,
+            "at": ["2024-01-11T00:00:00Z"] * 6,
+        }
+    )
 
 
 def test_fit_keeps_frequent_categories_and_reference_time() -> None:
@@ -34,8 +45,15 @@ def test_fit_keeps_frequent_categories_and_reference_time() -> None:
 
 def test_rows_become_graph_inputs() -> None:
     pg = _pregraph()
-    rows = [
-        {"n": "1.5", "flag": "yes", "c": "a", "d": "2024-01-01T06:00:00+00:00", "txt": "hi", "at": "2024-01-03"},
+    rows: list[dict[str, Any]] = [
+        {
+            "n": "1.5",
+            "flag": "yes",
+            "c": "a",
+            "d": "2024-01-01T06:00:00+00:00",
+            "txt": "hi",
+            "at": "2024-01-03",
+        },
         {"n": None, "flag": False, "c": "unseen", "d": None, "txt": None},
         {"c": None},
     ]
@@ -73,7 +91,10 @@ def test_compact_rejects_unknown_format() -> None:
 def test_compact_linear_by_hand() -> None:
     pg = PreGraph([ColumnSpec("n", "numeric"), ColumnSpec("c", "categorical", ["a"])])
     doc = {
-        "format": "liveml.compact", "version": 1, "task": "binary", "classes": ["no", "yes"],
+        "format": "liveml.compact",
+        "version": 1,
+        "task": "binary",
+        "classes": ["no", "yes"],
         "preprocessing": pg.to_dict(),
         "features": [{"input": "n", "impute": 2.0, "mean": 1.0, "scale": 2.0}, {"input": "c", "equals": "a"}],
         "model": {"type": "linear", "coef": [[1.0, 2.0]], "intercept": [-1.0], "link": "logistic"},

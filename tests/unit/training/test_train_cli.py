@@ -26,8 +26,23 @@ def _files(tmp_path: Path, players: tuple[pd.DataFrame, Contract], rows: int) ->
 def test_train_then_predict(tmp_path: Path, players: tuple[pd.DataFrame, Contract]) -> None:
     data, spec = _files(tmp_path, players, 600)
     out = tmp_path / "model"
-    res = runner.invoke(app, ["train", str(data), "--contract", str(spec), "--out", str(out), "--trials", "1",
-                              "--time-budget", "30", "--seed", "1"])
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            str(data),
+            "--contract",
+            str(spec),
+            "--out",
+            str(out),
+            "--trials",
+            "1",
+            "--time-budget",
+            "30",
+            "--seed",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (out / "manifest.json").exists() and "roc_auc" in res.output
     preds = tmp_path / "preds.csv"
@@ -41,7 +56,9 @@ def test_train_then_predict(tmp_path: Path, players: tuple[pd.DataFrame, Contrac
 def test_bad_data_exits_1_and_writes_nothing(tmp_path: Path, players: tuple[pd.DataFrame, Contract]) -> None:
     data, spec = _files(tmp_path, players, 30)  # below the contract's min_rows
     out = tmp_path / "model"
-    res = runner.invoke(app, ["train", str(data), "--contract", str(spec), "--out", str(out), "--trials", "1"])
+    res = runner.invoke(
+        app, ["train", str(data), "--contract", str(spec), "--out", str(out), "--trials", "1"]
+    )
     assert res.exit_code == 1
     assert "data quality gate failed" in res.output
     assert not out.exists()

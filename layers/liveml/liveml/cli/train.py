@@ -60,8 +60,15 @@ def train_command(
                 bar.update(task_id, advance=1, best=best)
 
             result = train_model(
-                df, spec, out, trials=trials, time_budget_s=time_budget, seed=seed,
-                champion_dir=champion, progress=on_trial, overwrite=force,
+                df,
+                spec,
+                out,
+                trials=trials,
+                time_budget_s=time_budget,
+                seed=seed,
+                champion_dir=champion,
+                progress=on_trial,
+                overwrite=force,
             )
     except DataQualityError as exc:
         err.print(exc.report.render())
@@ -83,7 +90,9 @@ def train_command(
     table.add_row("cv score", f"{result.cv_score:.4f}")
     table.add_row("trials", str(result.trials))
     table.add_row("onnx parity", f"{result.onnx_parity:.2e}")
-    table.add_row("compact parity", "n/a" if result.compact_parity is None else f"{result.compact_parity:.2e}")
+    table.add_row(
+        "compact parity", "n/a" if result.compact_parity is None else f"{result.compact_parity:.2e}"
+    )
     table.add_row("seconds", f"{result.seconds:.1f}")
     for gate in result.gates:
         table.add_row(f"gate {gate['gate']}", "passed" if gate["passed"] else "FAILED")
@@ -95,7 +104,9 @@ def train_command(
 def predict_command(
     model: Path = typer.Argument(..., help="A model directory written by `liveml train`."),
     rows: Path = typer.Argument(..., help="CSV of raw rows (the contract's feature columns)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write predictions here (CSV); default stdout."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write predictions here (CSV); default stdout."
+    ),
 ) -> None:
     """Predict ROWS with the model's ONNX artifact (through the light runtime, no scikit-learn)."""
     from liveml.inference import load_model_dir
@@ -112,7 +123,9 @@ def predict_command(
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     classes = bundle.classes or []
-    header = ["value"] if bundle.task == "regression" else ["label", "confidence", *(f"p_{c}" for c in classes)]
+    header = (
+        ["value"] if bundle.task == "regression" else ["label", "confidence", *(f"p_{c}" for c in classes)]
+    )
     fh_out = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
     try:
         writer = csv.writer(fh_out)

@@ -35,7 +35,9 @@ TEXT_MAX_FEATURES = 100
 
 def pregraph_spec(contract: Any, *, min_frequency: int = 5, max_categories: int = 30) -> dict[str, Any]:
     """The unfitted pre-graph of a contract, as the dict the first pipeline step takes."""
-    return PreGraph.from_contract(contract, min_frequency=min_frequency, max_categories=max_categories).to_dict()
+    return PreGraph.from_contract(
+        contract, min_frequency=min_frequency, max_categories=max_categories
+    ).to_dict()
 
 
 def _inputs_by_role(spec: dict[str, Any]) -> dict[str, list[str]]:
@@ -58,7 +60,9 @@ def build_pipeline(
     roles = _inputs_by_role(spec)
     blocks: list[tuple[str, Any, Any]] = []
     if roles["numeric"]:
-        steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+        steps: list[tuple[str, Any]] = [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True))
+        ]
         if scale:
             steps.append(("scale", StandardScaler()))
         blocks.append(("num", Pipeline(steps), roles["numeric"]))
@@ -89,15 +93,19 @@ def build_pipeline(
     return Pipeline(steps_all)
 
 
-def strongest_numeric(spec: dict[str, Any], df: pd.DataFrame, y: np.ndarray[Any, Any], k: int = 4) -> list[str]:
+def strongest_numeric(
+    spec: dict[str, Any], df: pd.DataFrame, y: np.ndarray[Any, Any], k: int = 4
+) -> list[str]:
     """The ``k`` numeric graph inputs most correlated (absolute Pearson, after median impute) with the
     target — for multiclass, with any class indicator — as candidates for interactions."""
     pre = PreGraphTransformer(spec).fit(df)
     frame = pre.transform(df)
     names = _inputs_by_role(spec)["numeric"]
-    targets = [y.astype(float)] if y.dtype.kind == "f" or len(np.unique(y)) <= 2 else [
-        (y == c).astype(float) for c in np.unique(y)
-    ]
+    targets = (
+        [y.astype(float)]
+        if y.dtype.kind == "f" or len(np.unique(y)) <= 2
+        else [(y == c).astype(float) for c in np.unique(y)]
+    )
     scored: list[tuple[float, str]] = []
     for name in names:
         x = frame[name].to_numpy(dtype=np.float64)

@@ -41,14 +41,14 @@ class PreGraphTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> PreGraphTransformer:
+    def fit(self, X: pd.DataFrame, y: Any = None) -> PreGraphTransformer:  # noqa: N803 (sklearn's name)
         pregraph = PreGraph.from_dict(copy.deepcopy(self.spec))
         names = [*pregraph.feature_names, *([pregraph.event_time] if pregraph.event_time else [])]
         self.pregraph_ = pregraph.fit(frame_columns(X, names))
         self.inputs_ = [g.name for g in pregraph.graph_inputs()]
         return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
         pg = self.pregraph_
         names = [*pg.feature_names, *([pg.event_time] if pg.event_time else [])]
         cols = pg.transform_columns(frame_columns(X, names), n_rows=len(X))

@@ -14,7 +14,8 @@ Format (``format: "liveml.compact"``, ``version: 1``)::
         {"product": [{"input": "a", "impute": 1.0}, {"input": "b", "impute": 2.0}],
          "mean": 0.3, "scale": 1.1}                                            # interaction
       ],                             # "mean"/"scale" are optional: value = (x - mean) / scale
-      "model": {"type": "linear", "coef": [[...]], "intercept": [...], "link": "logistic"|"softmax"|"identity"}
+      "model": {"type": "linear", "coef": [[...]], "intercept": [...],
+                "link": "logistic"|"softmax"|"identity"}
              | {"type": "trees", "n_outputs": K, "base": [...], "aggregate": "sum"|"mean",
                 "link": "logistic"|"softmax"|"identity"|"none",
                 "trees": [{"target": k, "feature": [...], "threshold": [...], "left": [...],

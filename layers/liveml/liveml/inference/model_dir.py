@@ -31,14 +31,16 @@ def read_manifest(model_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def read_artifact(model_dir: str | Path, manifest: dict[str, Any], name: str, *, verify: bool = True) -> bytes:
+def read_artifact(
+    model_dir: str | Path, manifest: dict[str, Any], name: str, *, verify: bool = True
+) -> bytes:
     """The bytes of one artifact named in the manifest, checked against its sha256."""
     entry = manifest.get("artifacts", {}).get(name)
     if entry is None:
         raise ArtifactError(f"the manifest lists no artifact {name!r}")
     path = Path(model_dir) / entry["path"]
     try:
-        data = path.read_bytes()
+        data: bytes = path.read_bytes()
     except OSError as exc:
         raise ArtifactError(f"{path}: {exc.strerror}") from None
     if verify and sha256_bytes(data) != entry["sha256"]:
@@ -88,7 +90,9 @@ def load_model_dir(model_dir: str | Path, *, verify: bool = True, threads: int =
     return ModelBundle(path, manifest, onnx, compact)
 
 
-def load_holdout_reference(model_dir: str | Path) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
+def load_holdout_reference(
+    model_dir: str | Path,
+) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
     """The saved holdout graph inputs and scikit-learn's outputs on them (``holdout_reference.npz``)."""
     path = Path(model_dir) / "holdout_reference.npz"
     with np.load(path, allow_pickle=False) as npz:
@@ -102,7 +106,7 @@ def load_holdout_reference(model_dir: str | Path) -> tuple[dict[str, np.ndarray[
 
 
 def onnx_parity(bundle: ModelBundle) -> float:
-    """Max |ONNX − scikit-learn| over the holdout saved beside the model (needs onnxruntime only)."""
+    """Max |ONNX - scikit-learn| over the holdout saved beside the model (needs onnxruntime only)."""
     inputs, expected = load_holdout_reference(bundle.path)
     got = bundle.onnx.run_inputs(inputs)
     return float(np.max(np.abs(got - expected))) if expected.size else 0.0

@@ -155,7 +155,9 @@ class PreGraph:
             elif col.type in STRING_TYPES:
                 out.append(GraphInput(col.name, "string", col.name, col.type))
             else:
-                out.extend(GraphInput(f"{col.name}__{p}", "float", col.name, "datetime") for p in DATETIME_PARTS)
+                out.extend(
+                    GraphInput(f"{col.name}__{p}", "float", col.name, "datetime") for p in DATETIME_PARTS
+                )
         return out
 
     def transform_rows(
@@ -199,7 +201,9 @@ class PreGraph:
             mapped.append(MISSING if s is None else (s if s in kept else OTHER))
         return np.array(mapped, dtype=object)
 
-    def _reference(self, columns: Mapping[str, Any], n_rows: int, as_of: float | datetime | None) -> FloatArray:
+    def _reference(
+        self, columns: Mapping[str, Any], n_rows: int, as_of: float | datetime | None
+    ) -> npt.NDArray[np.float64]:
         if isinstance(as_of, datetime):
             default = float(to_epoch_seconds([as_of])[0])
         elif as_of is not None:
@@ -212,7 +216,7 @@ class PreGraph:
         if self.event_time and columns.get(self.event_time) is not None:
             event = to_epoch_seconds(columns[self.event_time], self.event_time)
             ref = np.where(np.isfinite(event), event, ref)
-        return ref.astype(np.float64)  # type: ignore[return-value]
+        return ref
 
 
 # --- value conversion (shared with the compact evaluator and the features package) ------------
@@ -224,7 +228,7 @@ def _type_name(t: Any) -> str:
 
 def _values(columns: Mapping[str, Any], name: str) -> Sequence[Any]:
     v = columns.get(name)
-    return [] if v is None else v  # type: ignore[no-any-return]
+    return [] if v is None else v
 
 
 def _is_missing(v: Any) -> bool:

@@ -30,7 +30,9 @@ def score(task: str, y: npt.NDArray[Any], outputs: npt.NDArray[np.float64]) -> f
         return float(skm.r2_score(y, outputs))
     if task == "binary":
         return float(skm.roc_auc_score(y, outputs[:, 1]))
-    return float(skm.roc_auc_score(y, outputs, multi_class="ovr", average="macro", labels=range(outputs.shape[1])))
+    return float(
+        skm.roc_auc_score(y, outputs, multi_class="ovr", average="macro", labels=range(outputs.shape[1]))
+    )
 
 
 def holdout_metrics(task: str, y: npt.NDArray[Any], outputs: npt.NDArray[np.float64]) -> dict[str, Any]:
@@ -49,7 +51,9 @@ def holdout_metrics(task: str, y: npt.NDArray[Any], outputs: npt.NDArray[np.floa
     out: dict[str, Any] = {
         "accuracy": float(skm.accuracy_score(y, pred)),
         "balanced_accuracy": float(skm.balanced_accuracy_score(y, pred)),
-        "f1": float(skm.f1_score(y, pred, average="binary" if k == 2 else "macro", labels=labels, zero_division=0)),
+        "f1": float(
+            skm.f1_score(y, pred, average="binary" if k == 2 else "macro", labels=labels, zero_division=0)
+        ),
         "log_loss": float(skm.log_loss(y, outputs, labels=labels)),
         # Multiclass Brier: mean over rows of the summed squared error, halved to match binary's scale.
         "brier": float(skm.brier_score_loss(y, outputs[:, 1]))
@@ -79,8 +83,15 @@ def check_gates(gates: Any, metrics: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         value = metrics[metric]
         passed = value is not None and (value >= threshold if direction == "min" else value <= threshold)
-        results.append({"gate": field, "metric": metric, "threshold": float(threshold), "value": value,
-                        "passed": bool(passed)})
+        results.append(
+            {
+                "gate": field,
+                "metric": metric,
+                "threshold": float(threshold),
+                "value": value,
+                "passed": bool(passed),
+            }
+        )
     return results
 
 

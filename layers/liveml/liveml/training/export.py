@@ -99,7 +99,8 @@ def check_onnx_parity(
             per_row = per_row / np.maximum(1.0, np.abs(expected))
         raise ExportError(
             f"ONNX does not reproduce scikit-learn: max difference {diff:.3g} > {tol:g} "
-            f"on {int(np.sum(per_row > tol))} of {len(df)} holdout rows ({type(pipeline.steps[-1][1]).__name__})"
+            f"on {int(np.sum(per_row > tol))} of {len(df)} holdout rows "
+            f"({type(pipeline.steps[-1][1]).__name__})"
         )
     return diff, expected
 
@@ -167,7 +168,9 @@ def _interaction_features(trans: Pipeline, cols: list[str]) -> list[dict[str, An
     scaler = trans.named_steps["scale"]
     out = []
     for j, powers in enumerate(trans.named_steps["poly"].powers_):
-        factors = [{"input": cols[i], "impute": _f32(impute[i])} for i, p in enumerate(powers) for _ in range(p)]
+        factors = [
+            {"input": cols[i], "impute": _f32(impute[i])} for i, p in enumerate(powers) for _ in range(p)
+        ]
         out.append({"product": factors, "mean": float(scaler.mean_[j]), "scale": float(scaler.scale_[j])})
     return out
 
@@ -191,8 +194,14 @@ def _compact_model(est: Any, task: str) -> dict[str, Any] | None:
             trees.append(_sk_tree(t, 0, values))
         n_out = 1 if task == "regression" else len(est.classes_)
         link = "identity" if task == "regression" else "none"
-        return {"type": "trees", "n_outputs": n_out, "base": [0.0] * n_out, "aggregate": "mean",
-                "link": link, "trees": trees}
+        return {
+            "type": "trees",
+            "n_outputs": n_out,
+            "base": [0.0] * n_out,
+            "aggregate": "mean",
+            "link": link,
+            "trees": trees,
+        }
     if kind.startswith("GradientBoosting"):
         lr = float(est.learning_rate)
         n_out = est.estimators_.shape[1]
@@ -202,25 +211,39 @@ def _compact_model(est: Any, task: str) -> dict[str, Any] | None:
             for k in range(n_out)
         ]
         base = est._raw_predict_init(np.zeros((1, est.n_features_in_), dtype=np.float32))[0]
-        return {"type": "trees", "n_outputs": n_out, "base": [float(b) for b in base], "aggregate": "sum",
-                "link": _boost_link(task, n_out), "trees": trees}
+        return {
+            "type": "trees",
+            "n_outputs": n_out,
+            "base": [float(b) for b in base],
+            "aggregate": "sum",
+            "link": _boost_link(task, n_out),
+            "trees": trees,
+        }
     if kind.startswith("HistGradientBoosting"):
         trees = []
         for iteration in est._predictors:
             for k, predictor in enumerate(iteration):
                 nodes = predictor.nodes
                 leaf = nodes["is_leaf"].astype(bool)
-                trees.append({
-                    "target": k,
-                    "feature": [int(f) for f in nodes["feature_idx"]],
-                    "threshold": [float(t) for t in nodes["num_threshold"]],
-                    "left": [-1 if lf else int(n) for lf, n in zip(leaf, nodes["left"], strict=True)],
-                    "right": [-1 if lf else int(n) for lf, n in zip(leaf, nodes["right"], strict=True)],
-                    "value": [[float(v)] for v in nodes["value"]],
-                })
+                trees.append(
+                    {
+                        "target": k,
+                        "feature": [int(f) for f in nodes["feature_idx"]],
+                        "threshold": [float(t) for t in nodes["num_threshold"]],
+                        "left": [-1 if lf else int(n) for lf, n in zip(leaf, nodes["left"], strict=True)],
+                        "right": [-1 if lf else int(n) for lf, n in zip(leaf, nodes["right"], strict=True)],
+                        "value": [[float(v)] for v in nodes["value"]],
+                    }
+                )
         base = np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)
-        return {"type": "trees", "n_outputs": len(base), "base": base.tolist(), "aggregate": "sum",
-                "link": _boost_link(task, len(base)), "trees": trees}
+        return {
+            "type": "trees",
+            "n_outputs": len(base),
+            "base": base.tolist(),
+            "aggregate": "sum",
+            "link": _boost_link(task, len(base)),
+            "trees": trees,
+        }
     return None
 
 
@@ -245,12 +268,12 @@ def check_compact_parity(
     doc: dict[str, Any], pipeline: Pipeline, df: pd.DataFrame, task: str, expected: npt.NDArray[np.float64]
 ) -> float:
     """Max difference compact evaluator vs scikit-learn on ``df``; ``ExportError`` above the tolerance."""
-    got = np.asarray(CompactModel(doc).predict_inputs(graph_inputs(pipeline, df)), dtype=np.float64)
-    if task == "regression":
-        got = got.reshape(-1)
+    rows = np.asarray(CompactModel(doc).predict_inputs(graph_inputs(pipeline, df)), dtype=np.float64)
+    got = rows.reshape(-1) if task == "regression" else rows
     diff = max_abs_diff(got, expected, task)
     if not diff <= tolerance(task):
         raise ExportError(
-            f"the compact model does not reproduce scikit-learn: max difference {diff:.3g} > {tolerance(task):g}"
+            "the compact model does not reproduce scikit-learn: "
+            f"max difference {diff:.3g} > {tolerance(task):g}"
         )
     return diff

@@ -106,7 +106,10 @@ def _make_hgb(p: Params, task: str, seed: int) -> Any:
 FAMILIES: dict[str, Family] = {
     "linear": Family("linear", _linear_space, _make_linear, scale=True),
     "random_forest": Family(
-        "random_forest", _forest_space("rf"), _make_forest(RandomForestClassifier, RandomForestRegressor), False
+        "random_forest",
+        _forest_space("rf"),
+        _make_forest(RandomForestClassifier, RandomForestRegressor),
+        False,
     ),
     "extra_trees": Family(
         "extra_trees", _forest_space("et"), _make_forest(ExtraTreesClassifier, ExtraTreesRegressor), False
@@ -119,5 +122,8 @@ FAMILIES: dict[str, Family] = {
 def pipeline_options(family: str, params: Params) -> tuple[Params, dict[str, Any]]:
     """Split a trial's params into the estimator's and the pipeline's (selection, interactions)."""
     est = dict(params)
-    pipe = {"select_percentile": est.pop("select_percentile", None), "interactions": est.pop("interactions", False)}
+    pipe = {
+        "select_percentile": est.pop("select_percentile", None),
+        "interactions": est.pop("interactions", False),
+    }
     return est, pipe

@@ -43,7 +43,10 @@ def plots(
     if task != "regression" and classes is not None:
         k = outputs.shape[1]
         shown = [1] if k == 2 else list(range(k))
-        for title, display in (("ROC curve", RocCurveDisplay), ("Precision-recall curve", PrecisionRecallDisplay)):
+        for title, display in (
+            ("ROC curve", RocCurveDisplay),
+            ("Precision-recall curve", PrecisionRecallDisplay),
+        ):
             fig, ax = plt.subplots(figsize=(5, 4))
             for c in shown:
                 if len(np.unique(y == c)) == 2:
@@ -112,7 +115,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines = [
         f"# Model card: {card['name']}",
         "",
-        f"- **Task:** {card['task']}" + (f" — classes {', '.join(card['classes'])}" if card.get("classes") else ""),
+        f"- **Task:** {card['task']}"
+        + (f" — classes {', '.join(card['classes'])}" if card.get("classes") else ""),
         f"- **Family:** {card['family']}",
         f"- **Created:** {card['created_at']} (liveml {card['code_version']})",
         f"- **Contract:** {card['contract']['name']} v{card['contract']['version']} "
@@ -144,7 +148,10 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines += ["", "## Gates", "", "| gate | metric | threshold | value | passed |", "|---|---|---|---|---|"]
     for g in card["gates"]:
         value = "n/a" if g["value"] is None else f"{g['value']:.4f}"
-        lines.append(f"| {g['gate']} | {g['metric']} | {g['threshold']:.4f} | {value} | {'yes' if g['passed'] else 'NO'} |")
+        lines.append(
+            f"| {g['gate']} | {g['metric']} | {g['threshold']:.4f} | {value} "
+            f"| {'yes' if g['passed'] else 'NO'} |"
+        )
     if not card["gates"]:
         lines.append("| (none set in the contract) | | | | |")
     p = card["parity"]
@@ -154,8 +161,11 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
         f"- ONNX parity vs scikit-learn on the holdout: max |diff| {p['onnx_max_abs_diff']:.2e}",
         "- Compact on-device model: "
-        + (f"max |diff| {p['compact_max_abs_diff']:.2e}" if p.get("compact_max_abs_diff") is not None
-           else "not available for this model (text features or family)"),
+        + (
+            f"max |diff| {p['compact_max_abs_diff']:.2e}"
+            if p.get("compact_max_abs_diff") is not None
+            else "not available for this model (text features or family)"
+        ),
         f"- Golden requests: {card['golden_requests']} (golden_requests.json)",
         "",
         "## Limitations",
@@ -177,29 +187,30 @@ def report_html(card: dict[str, Any], images: dict[str, str], importances: list[
     )
     gates = "".join(
         f"<tr class='{'ok' if g['passed'] else 'bad'}'><td>{esc(g['gate'])}</td><td>{esc(g['metric'])}</td>"
-        f"<td>{g['threshold']:.4f}</td><td>{'n/a' if g['value'] is None else f'{g['value']:.4f}'}</td>"
+        f"<td>{g['threshold']:.4f}</td><td>{'n/a' if g['value'] is None else f'{g["value"]:.4f}'}</td>"
         f"<td>{'passed' if g['passed'] else 'FAILED'}</td></tr>"
         for g in card["gates"]
     )
     figures = "".join(
-        f"<figure><img alt='{esc(t)}' src='data:image/png;base64,{b64}'><figcaption>{esc(t)}</figcaption></figure>"
+        f"<figure><img alt='{esc(t)}' src='data:image/png;base64,{b64}'>"
+        f"<figcaption>{esc(t)}</figcaption></figure>"
         for t, b64 in images.items()
     )
     top = "".join(f"<tr><td>{esc(n)}</td><td>{v:.4f}</td></tr>" for n, v in importances[:20])
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>LiveML report: {esc(card['name'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>LiveML report: {esc(card["name"])}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:.2em .6em}}.ok{{background:#e8f5e9}}.bad{{background:#ffebee}}
 figure{{display:inline-block;margin:.5em}}pre{{background:#f6f6f6;padding:.6em}}</style></head><body>
-<h1>{esc(card['name'])} — {esc(card['family'])}</h1>
-<p>Task {esc(card['task'])}; created {esc(card['created_at'])}; contract {esc(card['contract']['name'])}
-v{card['contract']['version']}; data sha256 {esc(str(card['data'].get('sha256')))};
-{card['data']['train_rows']} train / {card['data']['holdout_rows']} holdout rows.</p>
+<h1>{esc(card["name"])} — {esc(card["family"])}</h1>
+<p>Task {esc(card["task"])}; created {esc(card["created_at"])}; contract {esc(card["contract"]["name"])}
+v{card["contract"]["version"]}; data sha256 {esc(str(card["data"].get("sha256")))};
+{card["data"]["train_rows"]} train / {card["data"]["holdout_rows"]} holdout rows.</p>
 <h2>Holdout metrics</h2><table>{metrics}</table>
 <h2>Gates</h2><table><tr><th>gate</th><th>metric</th><th>threshold</th><th>value</th><th></th></tr>{gates}</table>
-<h2>Parameters</h2><pre>{esc(json.dumps(card['params'], indent=2, sort_keys=True))}</pre>
-<h2>Parity</h2><p>ONNX max |diff| {card['parity']['onnx_max_abs_diff']:.2e};
-compact {esc(str(card['parity'].get('compact_max_abs_diff')))}</p>
+<h2>Parameters</h2><pre>{esc(json.dumps(card["params"], indent=2, sort_keys=True))}</pre>
+<h2>Parity</h2><p>ONNX max |diff| {card["parity"]["onnx_max_abs_diff"]:.2e};
+compact {esc(str(card["parity"].get("compact_max_abs_diff")))}</p>
 <h2>Plots</h2>{figures}
 <h2>Top features</h2><table>{top}</table>
 </body></html>

@@ -21,7 +21,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from liveml.features import build_pipeline
 from liveml.training.errors import TrainingError
@@ -89,8 +89,13 @@ def _fit_score(pipe: Any, df: pd.DataFrame, y: npt.NDArray[Any], tr: Any, va: An
 def _defaults(families: list[str]) -> list[dict[str, Any]]:
     """Sensible first trials, so that even a tiny budget sees a strong baseline of each kind."""
     first = {
-        "hist_gradient_boosting": {"hgb.n_estimators": 100, "hgb.max_depth": 6, "hgb.learning_rate": 0.1,
-                                   "hgb.subsample": 1.0, "hgb.l2_regularization": 1e-6},
+        "hist_gradient_boosting": {
+            "hgb.n_estimators": 100,
+            "hgb.max_depth": 6,
+            "hgb.learning_rate": 0.1,
+            "hgb.subsample": 1.0,
+            "hgb.l2_regularization": 1e-6,
+        },
         "linear": {"linear.C": 1.0, "linear.select_percentile": 100, "linear.interactions": False},
     }
     return [{"family": f, **p} for f, p in first.items() if f in families]
@@ -172,9 +177,15 @@ def search(
             done = [r for r in records if r.state == "COMPLETE" and r.value is not None]
             best = max(done, key=lambda r: r.value or -np.inf) if done else None
             progress(
-                TrialEvent(frozen.number, trials, frozen.state.name, records[-1].value,
-                           best.value if best else None, best.family if best else None,
-                           time.monotonic() - start)
+                TrialEvent(
+                    frozen.number,
+                    trials,
+                    frozen.state.name,
+                    records[-1].value,
+                    best.value if best else None,
+                    best.family if best else None,
+                    time.monotonic() - start,
+                )
             )
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -196,8 +207,13 @@ def search(
             for params in _defaults(names)[:trials]:
                 study.enqueue_trial(params)
         with threadpool_limits(limits=1):
-            study.optimize(objective, n_trials=trials, timeout=time_budget_s, callbacks=[on_trial],
-                           catch=(ValueError, ArithmeticError))
+            study.optimize(
+                objective,
+                n_trials=trials,
+                timeout=time_budget_s,
+                callbacks=[on_trial],
+                catch=(ValueError, ArithmeticError),
+            )
     done = [r for r in records if r.state == "COMPLETE" and r.value is not None and np.isfinite(r.value)]
     if not done:
         failed = [t.user_attrs.get("error") for t in study.trials]

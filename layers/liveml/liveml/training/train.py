@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -18,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 import liveml
 from liveml.contract import Contract
@@ -36,13 +35,13 @@ from liveml.training.evaluation import (
     score,
 )
 from liveml.training.export import (
-    tolerance,
     check_compact_parity,
     check_onnx_parity,
     graph_inputs,
     sklearn_outputs,
     to_compact,
     to_onnx,
+    tolerance,
 )
 from liveml.training.search import SearchResult, TrialEvent, make_pipeline, search
 
@@ -82,7 +81,9 @@ def encode_target(contract: Contract, values: pd.Series[Any]) -> tuple[npt.NDArr
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted({t for t in texts if t not in index})
     if unknown:
-        raise TrainingError(f"target {contract.target!r}: values {unknown[:5]} are not among the classes {classes}")
+        raise TrainingError(
+            f"target {contract.target!r}: values {unknown[:5]} are not among the classes {classes}"
+        )
     return np.array([index[t] for t in texts], dtype=np.int64), classes
 
 
@@ -106,12 +107,15 @@ def _write(path: Path, data: bytes | str) -> None:
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def _champion_score(champion_dir: str | Path, df: pd.DataFrame, y: npt.NDArray[Any], task: str,
-                    classes: list[str] | None) -> float:
+def _champion_score(
+    champion_dir: str | Path, df: pd.DataFrame, y: npt.NDArray[Any], task: str, classes: list[str] | None
+) -> float:
     bundle = load_model_dir(champion_dir)
     if bundle.task != task or (classes is not None and bundle.classes != classes):
-        raise TrainingError(f"champion {champion_dir} is a {bundle.task} model with classes {bundle.classes}: "
-                            "it cannot be compared with this one")
+        raise TrainingError(
+            f"champion {champion_dir} is a {bundle.task} model with classes {bundle.classes}: "
+            "it cannot be compared with this one"
+        )
     names = [*bundle.onnx.pregraph.feature_names]
     if bundle.onnx.pregraph.event_time:
         names.append(bundle.onnx.pregraph.event_time)
@@ -174,8 +178,17 @@ def train_model(
     spec = pregraph_spec(contract)
     inter = strongest_numeric(spec, train, y_train, k=4)
     result: SearchResult = search(
-        train, y_train, spec, task, trials=trials, time_budget_s=time_budget_s, seed=seed, folds=folds,
-        families=families, interactions=inter, progress=progress,
+        train,
+        y_train,
+        spec,
+        task,
+        trials=trials,
+        time_budget_s=time_budget_s,
+        seed=seed,
+        folds=folds,
+        families=families,
+        interactions=inter,
+        progress=progress,
     )
     pipeline = make_pipeline(spec, result.family, result.params, task, seed, inter)
     with threadpool_limits(limits=1):
@@ -186,7 +199,9 @@ def train_model(
     gates = check_gates(contract.gates, metrics)
     if champion_dir is not None:
         champ = _champion_score(champion_dir, hold, y_hold, task, classes)
-        gates.append(champion_gate(task, score(task, y_hold, outputs), champ, contract.gates.challenger_margin))
+        gates.append(
+            champion_gate(task, score(task, y_hold, outputs), champ, contract.gates.challenger_margin)
+        )
     raise_on_failures(gates, metrics)
 
     onnx_bytes = to_onnx(pipeline, task)
@@ -198,21 +213,46 @@ def train_model(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         manifest = _write_model_dir(
-            tmp, contract=contract, pipeline=pipeline, task=task, classes=classes, result=result,
-            metrics=metrics, gates=gates, onnx_bytes=onnx_bytes, compact=compact, onnx_diff=onnx_diff,
-            compact_diff=compact_diff, train=train, hold=hold, y_hold=y_hold, expected=expected, seed=seed,
-            folds=folds, data_sha256=data_sha256, rows=len(df),
+            tmp,
+            contract=contract,
+            pipeline=pipeline,
+            task=task,
+            classes=classes,
+            result=result,
+            metrics=metrics,
+            gates=gates,
+            onnx_bytes=onnx_bytes,
+            compact=compact,
+            onnx_diff=onnx_diff,
+            compact_diff=compact_diff,
+            train=train,
+            hold=hold,
+            y_hold=y_hold,
+            expected=expected,
+            seed=seed,
+            folds=folds,
+            data_sha256=data_sha256,
+            rows=len(df),
         )
         tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
         if out.exists():
             shutil.rmtree(out)
-        os.replace(tmp, out)
+        tmp.replace(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return TrainResult(
-        out, manifest, metrics, result.family, result.params, result.cv_score, len(result.trials),
-        time.monotonic() - started, onnx_diff, compact_diff, gates,
+        out,
+        manifest,
+        metrics,
+        result.family,
+        result.params,
+        result.cv_score,
+        len(result.trials),
+        time.monotonic() - started,
+        onnx_diff,
+        compact_diff,
+        gates,
     )
 
 
@@ -252,12 +292,11 @@ def _write_model_dir(
     sample.to_csv(tmp / "reference_sample.csv", index=False)
 
     inputs = graph_inputs(pipeline, hold)
-    np.savez_compressed(
-        tmp / "holdout_reference.npz",
-        expected=expected,
-        y_true=y_hold,
-        **{f"input:{k}": (v.astype(str) if v.dtype == object else v) for k, v in inputs.items()},
-    )
+    # Strings as fixed-width unicode: the file then loads without pickle (allow_pickle=False).
+    arrays: dict[str, Any] = {
+        f"input:{k}": (v.astype(str) if v.dtype == object else v) for k, v in inputs.items()
+    }
+    np.savez_compressed(tmp / "holdout_reference.npz", expected=expected, y_true=y_hold, **arrays)
 
     golden = _golden_requests(pipeline, contract, hold, task, classes, tmp / "model.onnx")
     _write(tmp / "golden_requests.json", json.dumps(golden, indent=1))
@@ -276,10 +315,18 @@ def _write_model_dir(
         "code_version": liveml.__version__,
         "contract": {"name": contract.name, "version": contract.version, "sha256": contract.sha256},
         "data": {"sha256": data_sha256, "rows": rows, "train_rows": len(train), "holdout_rows": len(hold)},
-        "search": {"trials": len(result.trials), "seconds": round(result.duration_s, 2), "seed": seed,
-                   "folds": folds, "cv_score": result.cv_score},
-        "parity": {"onnx_max_abs_diff": onnx_diff, "compact_max_abs_diff": compact_diff,
-                   "tolerance": tolerance(task)},
+        "search": {
+            "trials": len(result.trials),
+            "seconds": round(result.duration_s, 2),
+            "seed": seed,
+            "folds": folds,
+            "cv_score": result.cv_score,
+        },
+        "parity": {
+            "onnx_max_abs_diff": onnx_diff,
+            "compact_max_abs_diff": compact_diff,
+            "tolerance": tolerance(task),
+        },
         "golden_requests": len(golden["requests"]),
         "feature_importances": importances[:30],
     }
@@ -301,7 +348,9 @@ def _write_model_dir(
         "entity_id": contract.entity_id,
         "event_time": contract.event_time,
         "feature_order": contract.feature_names,
-        "graph_inputs": [{"name": g.name, "type": g.dtype, "source": g.source} for g in pregraph.graph_inputs()],
+        "graph_inputs": [
+            {"name": g.name, "type": g.dtype, "source": g.source} for g in pregraph.graph_inputs()
+        ],
         "preprocessing": pregraph.to_dict(),
         "family": result.family,
         "params": result.params,
@@ -322,7 +371,12 @@ def _write_model_dir(
 
 
 def _golden_requests(
-    pipeline: Any, contract: Contract, hold: pd.DataFrame, task: str, classes: list[str] | None, onnx_path: Path
+    pipeline: Any,
+    contract: Contract,
+    hold: pd.DataFrame,
+    task: str,
+    classes: list[str] | None,
+    onnx_path: Path,
 ) -> dict[str, Any]:
     """A few holdout rows as raw feature dicts with scikit-learn's answers, replayed through the
     ONNX runtime's dict path here so the smoke test can trust them."""
@@ -338,8 +392,10 @@ def _golden_requests(
     got = model.predict_outputs(feats, as_of=as_of)
     tol = tolerance(task)
     if not np.allclose(got, expected, atol=tol, rtol=tol):
-        raise ExportError("golden requests: the runtime's dict path disagrees with scikit-learn "
-                          f"(max difference {float(np.max(np.abs(got - expected))):.3g})")
+        raise ExportError(
+            "golden requests: the runtime's dict path disagrees with scikit-learn "
+            f"(max difference {float(np.max(np.abs(got - expected))):.3g})"
+        )
     preds = predictions_from_outputs(expected, task, classes)
     return {
         "version": 1,
