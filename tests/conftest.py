@@ -1,0 +1,27 @@
+"""Shared pytest set-up: unit tests never touch the network.
+
+Tests marked ``integration`` or ``e2e`` talk to LocalStack on 127.0.0.1; every other test runs with
+pytest-socket's ``disable_socket(allow_unix_socket=True)``, so an accidental AWS call fails loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+_NETWORK_MARKERS = ("integration", "e2e")
+
+
+@pytest.fixture(autouse=True)
+def _no_network_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    if any(request.node.get_closest_marker(name) for name in _NETWORK_MARKERS):
+        yield
+        return
+    from pytest_socket import disable_socket, enable_socket
+
+    disable_socket(allow_unix_socket=True)
+    try:
+        yield
+    finally:
+        enable_socket()
