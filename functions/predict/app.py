@@ -6,6 +6,7 @@ during Lambda init, never per request; Mangum's lifespan is off because it would
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
@@ -20,6 +21,8 @@ from liveml.serving.constants import METRICS_NAMESPACE, SERVICE_NAME
 logger = Logger(service=SERVICE_NAME)
 copy_config_to_registered_loggers(source_logger=logger, include={"liveml"})
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+# This Metrics object carries only ColdStart; per-variant metrics are flushed by after_invocation.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 # metrics_interval_s=0: per-variant metrics are flushed by after_invocation, once per invocation.
 runtime = build_runtime(metrics_interval_s=0)

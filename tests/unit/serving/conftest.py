@@ -26,8 +26,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model") / "churn"
     df = generate_players(1500, 7, "binary")
     # Two quick trials of one family: the serving tests need a real model, not a good one.
-    train_model(df, player_contract("binary"), out, trials=2, time_budget_s=60, seed=0, folds=2,
-                families=["linear"])
+    train_model(
+        df, player_contract("binary"), out, trials=2, time_budget_s=60, seed=0, folds=2, families=["linear"]
+    )
     return out
 
 
@@ -50,7 +51,9 @@ def models(model_dir: Path) -> ServingModels:
 
 @pytest.fixture
 def app(models: ServingModels) -> FastAPI:
-    return create_app(models, ServingSettings(max_batch_rows=5, max_body_bytes=20_000, capture_sample_rate=0.0))
+    return create_app(
+        models, ServingSettings(max_batch_rows=5, max_body_bytes=20_000, capture_sample_rate=0.0)
+    )
 
 
 @pytest.fixture

@@ -31,7 +31,9 @@ def test_batch_keeps_row_order(client: TestClient, golden: dict[str, Any]) -> No
     out = r.json()
     assert out["count"] == len(rows)
     assert [p["player_id"] for p in out["predictions"]] == [row["player_id"] for row in rows]
-    assert [p["prediction"] for p in out["predictions"]] == [q["expected"]["label"] for q in golden["requests"]]
+    assert [p["prediction"] for p in out["predictions"]] == [
+        q["expected"]["label"] for q in golden["requests"]
+    ]
 
 
 def test_health_and_latest_model(client: TestClient, models: ServingModels) -> None:
@@ -44,7 +46,9 @@ def test_health_and_latest_model(client: TestClient, models: ServingModels) -> N
     assert latest["feature_order"] == models.contract.feature_names
 
 
-def test_openapi_names_every_feature_with_type_range_and_categories(client: TestClient, models: ServingModels) -> None:
+def test_openapi_names_every_feature_with_type_range_and_categories(
+    client: TestClient, models: ServingModels
+) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     features = next(s for name, s in schemas.items() if name.endswith("Features"))
     props = features["properties"]
@@ -154,8 +158,9 @@ def test_model_failure_is_a_500_without_a_trace(models: ServingModels, features:
         def predict(self, rows: Any) -> Any:
             raise RuntimeError("session exploded")
 
-    broken = ServingModels(models.model, [models.primary.__class__(**{**models.primary.__dict__,
-                                                                       "predictor": Broken()})])
+    broken = ServingModels(
+        models.model, [models.primary.__class__(**{**models.primary.__dict__, "predictor": Broken()})]
+    )
     with TestClient(create_app(broken, ServingSettings()), raise_server_exceptions=False) as c:
         r = c.post("/predict", json={"player_id": "p", "features": features})
     assert r.status_code == 500

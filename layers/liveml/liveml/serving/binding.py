@@ -16,7 +16,8 @@
 Without an ``experiment`` there is exactly one variant (``split_bp`` may be omitted). The registry's
 sha256 of ``manifest.json`` is the root of trust: the manifest lists every artifact with its own
 sha256, and each one is checked after download. ``uri`` may also be a local directory (uvicorn, tests),
-and ``LIVEML_MODEL_DIR`` alone binds the single model found there.
+and ``LIVEML_MODEL_DIR`` alone binds the single model found there (named by ``LIVEML_MODEL_NAME`` and
+``LIVEML_MODEL_VERSION`` when set, else by its manifest).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liveml.serving.assignment import validate_split
-from liveml.serving.constants import BUCKETS, DEFAULT_VARIANT, MODEL_BINDING, MODEL_DIR
+from liveml.serving.constants import (
+    BUCKETS,
+    DEFAULT_VARIANT,
+    MODEL_BINDING,
+    MODEL_DIR,
+    MODEL_NAME,
+    MODEL_VERSION,
+)
 from liveml.serving.errors import BindingError
 
 
@@ -120,5 +128,5 @@ class ModelBinding(BaseModel):
             return cls.from_json(text)
         directory = env.get(MODEL_DIR)
         if directory:
-            return cls.from_dir(directory)
+            return cls.from_dir(directory, model=env.get(MODEL_NAME), version=env.get(MODEL_VERSION))
         raise BindingError(f"no model bound: set {MODEL_BINDING} (JSON) or {MODEL_DIR} (a model directory)")

@@ -6,6 +6,9 @@ from __future__ import annotations
 MODEL_BINDING = "LIVEML_MODEL_BINDING"
 #: A local model directory (uvicorn, tests); used when ``LIVEML_MODEL_BINDING`` is not set.
 MODEL_DIR = "LIVEML_MODEL_DIR"
+#: Name and version reported for a model bound by ``LIVEML_MODEL_DIR`` (its manifest has no version).
+MODEL_NAME = "LIVEML_MODEL_NAME"
+MODEL_VERSION = "LIVEML_MODEL_VERSION"
 #: Where S3 artifacts are cached after download and sha256 check (Lambda: only /tmp is writable).
 MODEL_CACHE_DIR = "LIVEML_MODEL_CACHE_DIR"
 

@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -58,15 +59,28 @@ class Sizing:
     qps: float
 
 
-def size(m: Measurement, qps: float, *, target_utilization: float = 0.6, burst: float = 3.0) -> Sizing:
+#: uvicorn's own cost per request (HTTP parsing, socket I/O) beyond the in-process ASGI call that
+#: ``measure`` times; from benchmarks/serving.py on a 2-core machine (http_rps vs handler time).
+SERVER_OVERHEAD_MS = 0.25
+
+
+def size(
+    m: Measurement,
+    qps: float,
+    *,
+    target_utilization: float = 0.6,
+    burst: float = 3.0,
+    server_overhead_ms: float = SERVER_OVERHEAD_MS,
+) -> Sizing:
     """Replicas, requests, limits and HPA bounds for ``qps`` requests per second (``burst`` x headroom)."""
     if qps <= 0:
         raise ValueError("qps must be positive")
+    cpu_ms = m.cpu_ms_per_request + server_overhead_ms
     # Capacity of one single-worker pod at the target utilization of one core.
-    rps_per_pod = target_utilization * 1000.0 / max(m.cpu_ms_per_request, 0.01)
+    rps_per_pod = target_utilization * 1000.0 / cpu_ms
     replicas = max(2, math.ceil(qps / rps_per_pod))
     per_pod_load = qps / replicas
-    cpu_request = per_pod_load * m.cpu_ms_per_request / target_utilization  # millicores at the target
+    cpu_request = per_pod_load * cpu_ms / target_utilization  # millicores at the target
     cpu_request_m = int(min(1000, max(100, math.ceil(cpu_request / 50) * 50)))
     memory_request = math.ceil(m.rss_mb * 1.25 / 16) * 16  # headroom for batch requests
     return Sizing(
@@ -146,7 +160,7 @@ def _measure_here(model_dir: str, requests: int) -> Measurement:
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
 

@@ -1,0 +1,41 @@
+"""The serving path stays light: no scikit-learn, scipy, optuna or pandas (Lambda size, cold start)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("sklearn", "scipy", "optuna", "pandas", "skl2onnx", "joblib", "pickle5")
+ROOT = Path(__file__).resolve().parents[3]
+
+PROBE = """
+import json, sys, runpy
+{body}
+print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy})))
+"""
+
+
+def _heavy_modules_after(body: str, env: dict[str, str]) -> list[str]:
+    code = PROBE.format(body=body, heavy=repr(set(HEAVY)))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+        cwd=ROOT,
+    )
+    result: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_importing_liveml_serving_imports_nothing_heavy() -> None:
+    assert _heavy_modules_after("import liveml.serving", {}) == []
+
+
+def test_the_predict_handler_with_a_loaded_model_imports_nothing_heavy(model_dir: Path) -> None:
+    body = f"runpy.run_path({str(ROOT / 'functions/predict/app.py')!r})"
+    assert _heavy_modules_after(body, {"LIVEML_MODEL_DIR": str(model_dir)}) == []
