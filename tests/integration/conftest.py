@@ -15,7 +15,6 @@ import pytest
 
 from liveml.localcloud import LocalCloudConfig, Status, down, status, up
 
-
 _HERE = Path(__file__).parent
 
 

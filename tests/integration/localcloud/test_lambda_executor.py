@@ -36,7 +36,7 @@ def aws(localstack: Status) -> Callable[[str], Any]:
     config = Config(retries={"max_attempts": 2}, read_timeout=120)
 
     def make(service: str) -> Any:
-        return boto3.client(service, endpoint_url=localstack.endpoint, region_name="us-east-1", config=config)
+        return boto3.client(service, endpoint_url=localstack.endpoint, region_name="us-east-1", config=config)  # type: ignore[call-overload]
 
     return make
 
