@@ -44,6 +44,26 @@ def reason(error: dict[str, Any]) -> str:
     return f"{kind}: {cause}"
 
 
+#: Files a run writes as it goes; the notification links those that exist.
+RUN_REPORTS = ("validation.json", "evaluation.json", "model/report.html")
+
+
+def _run_reports(run: dict[str, Any], *, s3: Any) -> list[str]:
+    if not run.get("model") or not run.get("run_id"):
+        return []
+    bucket = Settings().require("artifacts_bucket")
+    s3 = s3 or client("s3")
+    found = []
+    for name in RUN_REPORTS:
+        key = f"runs/{run['model']}/{run['run_id']}/{name}"
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except s3.exceptions.ClientError:
+            continue
+        found.append(f"s3://{bucket}/{key}")
+    return found
+
+
 def notify_failure(
     execution_arn: str,
     error: dict[str, Any],
@@ -52,21 +72,21 @@ def notify_failure(
     topic_arn: str | None = None,
     sfn: Any = None,
     sns: Any = None,
+    s3: Any = None,
 ) -> dict[str, Any]:
     """Publish the failure to the alerts topic; return what was sent (the state machine's Fail uses it)."""
     state = failing_state(execution_arn, sfn=sfn)
     why = reason(error)
     model = run.get("model", "?")
     dataset = f"s3://{run.get('bucket', '?')}/{run.get('key', '?')}"
-    report = run.get("validation", {}).get("report_uri") if isinstance(run.get("validation"), dict) else None
+    reports = _run_reports(run, s3=s3)
     lines = [
         f"The LiveML training pipeline for model {model!r} failed at {state}.",
         f"Reason: {why}",
         f"Dataset: {dataset} (version {run.get('version_id', '?')})",
         f"Execution: {execution_arn}",
     ]
-    if report:
-        lines.append(f"Report: {report}")
+    lines.extend(f"Report: {uri}" for uri in reports)
     lines.append("Nothing was registered; the model in production is unchanged.")
     message = "\n".join(lines)
     subject = f"LiveML: {model} pipeline failed at {state}"[:100]

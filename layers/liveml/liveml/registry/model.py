@@ -62,6 +62,8 @@ class ModelVersion(BaseModel):
     stage: Stage
     family: str = ""
     metrics: dict[str, float] = Field(default_factory=dict)
+    #: What the evaluate step decided: gates, parity, and the champion/challenger comparison.
+    evaluation: dict[str, Any] = Field(default_factory=dict)
     artifacts: dict[str, Artifact] = Field(default_factory=dict)
     lineage: Lineage
     created_at: str

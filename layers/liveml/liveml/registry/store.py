@@ -86,6 +86,7 @@ class Registry:
         metrics: dict[str, float],
         family: str,
         auto_approve: bool,
+        evaluation: dict[str, Any] | None = None,
     ) -> ModelVersion:
         """Allocate the next version atomically and record it; approve it at once when the policy is auto."""
         version = self._allocate(model)
@@ -97,6 +98,7 @@ class Registry:
             stage=Stage.CANDIDATE,
             family=family,
             metrics=metrics,
+            evaluation=evaluation or {},
             artifacts=artifacts,
             lineage=lineage,
             created_at=now,
