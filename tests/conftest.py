@@ -2,6 +2,7 @@
 
 Tests marked ``integration`` or ``e2e`` talk to LocalStack on 127.0.0.1; every other test runs with
 pytest-socket's ``disable_socket(allow_unix_socket=True)``, so an accidental AWS call fails loudly.
+A unit test that starts its own server marks itself ``@pytest.mark.allow_hosts(["127.0.0.1"])``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ def _no_network_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
     if any(request.node.get_closest_marker(name) for name in _NETWORK_MARKERS):
         yield
         return
-    from pytest_socket import disable_socket, enable_socket
+    from pytest_socket import disable_socket, enable_socket, socket_allow_hosts
 
-    disable_socket(allow_unix_socket=True)
+    allow = request.node.get_closest_marker("allow_hosts")
+    if allow:  # a unit test of a server it started itself: only the hosts it names (127.0.0.1)
+        socket_allow_hosts(allow.args[0], allow_unix_socket=True)
+    else:
+        disable_socket(allow_unix_socket=True)
     try:
         yield
     finally:
