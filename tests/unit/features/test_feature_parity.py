@@ -140,3 +140,27 @@ def test_strongest_numeric_finds_the_signal(frame: pd.DataFrame, make_contract: 
     spec = pregraph_spec(make_contract())
     top = strongest_numeric(spec, frame, _encode(frame, "binary"), k=2)
     assert "a" in top
+
+
+def test_column_names_that_are_not_identifiers(make_frame: Frame, make_contract: Spec) -> None:
+    df = make_frame(400, seed=5).rename(columns={"a": "od280/od315 ratio", "c": "device-type"})
+    contract = Contract.from_dict(
+        {
+            "name": "odd",
+            "task": "binary",
+            "target": "y",
+            "classes": ["no", "yes"],
+            "columns": [
+                {"name": "od280/od315 ratio", "type": "numeric"},
+                {"name": "device-type", "type": "categorical"},
+                {"name": "y", "type": "categorical"},
+            ],
+        }
+    )
+    y = _encode(df, "binary")
+    est, _ = pipeline_options("linear", SMALL["linear"])
+    pipe = build_pipeline(
+        pregraph_spec(contract), FAMILIES["linear"].make(est, "binary", 0), task="binary", scale=True
+    ).fit(df, y)
+    diff, _ = check_onnx_parity(to_onnx(pipe, "binary"), pipe, df, "binary", contract.classes)
+    assert diff <= 1e-5

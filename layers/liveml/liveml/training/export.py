@@ -68,7 +68,24 @@ def to_onnx(pipeline: Pipeline, task: str) -> bytes:
         onx = convert_sklearn(body, initial_types=initial, options=options)
     except Exception as exc:  # skl2onnx raises many types; all mean "cannot export"
         raise ExportError(f"ONNX conversion of {type(model).__name__} failed: {exc}") from exc
+    _restore_input_names(onx, [name for name, _ in initial])
     return bytes(onx.SerializeToString())
+
+
+def _restore_input_names(onx: Any, wanted: list[str]) -> None:
+    """skl2onnx rewrites input names that are not identifiers ('a/b' -> 'a_b'); the runtime feeds
+    inputs by the column's own name, so put those back (ONNX allows any string)."""
+    inputs = list(onx.graph.input)
+    if len(inputs) != len(wanted):
+        raise ExportError(f"the ONNX graph has {len(inputs)} inputs, expected {len(wanted)}")
+    for inp, want in zip(inputs, wanted, strict=True):
+        if inp.name == want:
+            continue
+        old, inp.name = inp.name, want
+        for node in onx.graph.node:
+            for i, name in enumerate(node.input):
+                if name == old:
+                    node.input[i] = want
 
 
 def max_abs_diff(a: npt.NDArray[Any], b: npt.NDArray[Any], task: str) -> float:
