@@ -31,6 +31,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.data", "data"),
     ("liveml.cli.train", ""),
     ("liveml.cli.eks", "eks"),
+    ("liveml.cli.experiment", "experiment"),
 ]
 
 
