@@ -1,0 +1,136 @@
+"""Figures for LocalStack on the host: start-up, Lambda invoke latency, memory of the process group.
+
+Prints ``name value unit`` lines:
+
+- ``local_up_seconds_cold``: ``up()`` from stopped (LocalStack's venv and DynamoDB set-up already cached);
+- ``local_up_seconds_warm``: ``up()`` when it already runs (the idempotent path);
+- ``deploy_seconds``: the SAM stack deploy (added with ``liveml deploy``; see the marked spot);
+- ``invoke_cold_ms``: first invoke of a new function (environment start + import + call);
+- ``invoke_warm_ms``: median of 50 invokes of the warm environment;
+- ``peak_rss_mb``: the largest sum of RSS over LocalStack's process group seen during the run.
+
+Leaves LocalStack running if it was running before, else stops it. Run:
+``.venv/bin/python benchmarks/localcloud.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from liveml.localcloud import LocalCloudConfig, down, group_members, status, up
+
+
+def group_rss_bytes(pgid: int) -> int:
+    """Sum of resident memory of every process in group ``pgid`` (psutil if present, else /proc)."""
+    total = 0
+    try:
+        import psutil  # type: ignore[import-untyped]
+    except ImportError:
+        psutil = None
+    for pid in group_members(pgid):
+        try:
+            if psutil is not None:
+                total += int(psutil.Process(pid).memory_info().rss)
+            else:
+                pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+                total += pages * 4096
+        except Exception:  # the process ended between listing and reading
+            continue
+    return total
+
+
+class PeakSampler:
+    """Samples the group's RSS every 0.2 s in the background."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self.pgid = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.pgid:
+                self.peak = max(self.peak, group_rss_bytes(self.pgid))
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _function_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "app.py", "def handler(event, context):\n    return {'ok': True, 'n': event.get('n')}\n"
+        )
+    return buffer.getvalue()
+
+
+def main() -> None:
+    cfg = LocalCloudConfig()
+    was_running = status(cfg).running
+    with PeakSampler() as sampler:
+        if was_running:
+            down(cfg)
+        started = time.perf_counter()
+        st = up(cfg)
+        print(f"local_up_seconds_cold {time.perf_counter() - started:.2f} s")
+        sampler.pgid = st.pgid or 0
+        started = time.perf_counter()
+        up(cfg)
+        print(f"local_up_seconds_warm {time.perf_counter() - started:.3f} s")
+
+        # --- deploy_seconds: the SAM deploy goes here (liveml deploy --local), timed the same way ---
+
+        lam: Any = boto3.client(
+            "lambda",
+            endpoint_url=cfg.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role="arn:aws:iam::000000000000:role/bench",
+            Handler="app.handler",
+            Code={"ZipFile": _function_zip()},
+        )
+        lam.get_waiter("function_active_v2").wait(FunctionName=name)
+        started = time.perf_counter()
+        lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read()
+        print(f"invoke_cold_ms {(time.perf_counter() - started) * 1000:.1f} ms")
+        samples = []
+        for n in range(50):
+            started = time.perf_counter()
+            body = lam.invoke(FunctionName=name, Payload=json.dumps({"n": n}).encode())["Payload"].read()
+            samples.append((time.perf_counter() - started) * 1000)
+            assert json.loads(body)["n"] == n
+        p90 = sorted(samples)[44]
+        print(f"invoke_warm_ms {statistics.median(samples):.1f} ms (median of 50; p90 {p90:.1f})")
+        lam.delete_function(FunctionName=name)
+        time.sleep(0.5)
+    print(f"peak_rss_mb {sampler.peak / 2**20:.0f} MB (LocalStack's process group)")
+    if not was_running:
+        down(cfg)
+
+
+if __name__ == "__main__":
+    main()
