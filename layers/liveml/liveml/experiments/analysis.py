@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 ASSIGNMENT_COLUMNS = ("player_id", "variant", "first_seen")
 OUTCOME_COLUMNS = ("player_id", "value", "timestamp")
 _TIMELINE_POINTS = 200
+_TIMELINE_MIN_N = 30
 
 
 class Verdict(StrEnum):
@@ -249,7 +250,8 @@ def _timeline(experiment: Experiment, frame: pd.DataFrame) -> Timeline:
         count = np.cumsum(mine)
         total = np.cumsum(np.where(mine, frame["value"].fillna(0.0).to_numpy(dtype=float), 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
-            running = total / count
+            # The first few players are noise, not a trend: start each line at _TIMELINE_MIN_N.
+            running = np.where(count >= _TIMELINE_MIN_N, total / count, np.nan)
         n[name] = [int(v) for v in count[at_rows]]
         mean[name] = [float(v) if math.isfinite(v) else math.nan for v in running[at_rows]]
     at = [ts.isoformat() for ts in frame["first_seen"].iloc[at_rows]]

@@ -129,6 +129,12 @@ class Experiment(BaseModel):
         total = sum(self.split.values())
         if abs(total - 1) > 1e-9:
             raise ValueError(f"split must sum to 1, got {total:g} from {self.split}")
+        off_grid = [
+            v for v, share in self.split.items() if abs(share * BUCKETS - round(share * BUCKETS)) > 1e-6
+        ]
+        if off_grid:
+            # Assignment hashes into 10,000 buckets: a finer share could not be served as planned.
+            raise ValueError(f"split must be whole basis points (0.0001), got {self.split}")
         try:
             validate_split(self.split_bp())
         except BindingError as exc:
