@@ -144,7 +144,7 @@ def test_down_kills_the_group_after_the_grace_period(
     monkeypatch.setattr(runner, "health", lambda cfg, timeout=2.0: None)
     # The leader ignores SIGTERM, so only the SIGKILL after the grace period ends it.
     process = subprocess.Popen(
-        ["sh", "-c", "trap '' TERM; sleep 60 & sleep 60; wait"], start_new_session=True
+        ["sh", "-c", "trap '' TERM; sleep 60 & sleep 60; wait", "fake-localstack"], start_new_session=True
     )
     time.sleep(0.3)
     cfg.state_dir.mkdir(parents=True)
@@ -182,3 +182,16 @@ def test_unit_tests_have_no_network() -> None:
     with pytest.raises(Exception, match="socket"):
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     assert os.environ.get("LIVEML_NEVER_SET") is None
+
+
+def test_a_recycled_pid_in_a_stale_pid_file_is_never_signalled(cfg: LocalCloudConfig) -> None:
+    bystander = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        cfg.state_dir.mkdir(parents=True)
+        cfg.pid_file.write_text(json.dumps({"pid": bystander.pid, "pgid": bystander.pid}))
+        assert status(cfg).running is False
+        assert down(cfg) is False
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()

@@ -68,6 +68,14 @@ class _Tee(io.TextIOBase):
     def flush(self) -> None:
         self._real.flush()
 
+    def fileno(self) -> int:
+        # Code that needs a real descriptor (faulthandler, subprocess) writes past the capture.
+        return self._real.fileno()
+
+    @property
+    def buffer(self) -> Any:
+        return self._real.buffer
+
     def isatty(self) -> bool:
         return False
 

@@ -79,12 +79,25 @@ def _pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _is_localstack(pid: int) -> bool:
+    """Whether ``pid`` runs LocalStack, so a recycled pid in a stale pid file is never signalled."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # no /proc here: trust the pid file
+    return b"localstack" in cmdline or b"launch.py" in cmdline
+
+
 def _read_pid_file(cfg: LocalCloudConfig) -> dict[str, Any] | None:
     try:
         data = json.loads(cfg.pid_file.read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("pid"), int) else None
+    if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
+        return None
+    return data if _is_localstack(data["pid"]) else None
 
 
 def health(cfg: LocalCloudConfig, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -340,6 +353,7 @@ def down(cfg: LocalCloudConfig | None = None) -> bool:
     cfg = cfg or LocalCloudConfig()
     record = _read_pid_file(cfg)
     if record is None:
+        cfg.pid_file.unlink(missing_ok=True)  # stale or not ours
         return False
     return _stop_group(cfg, int(record.get("pgid", record["pid"])))
 
