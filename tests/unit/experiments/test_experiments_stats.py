@@ -121,4 +121,3 @@ def test_planned_effect_found_with_planned_power(
     assert abs(power - exp.power) < 4 * np.sqrt(exp.power * (1 - exp.power) / SIMS)
     # Crossings in the wrong direction are all but impossible at this effect.
     assert (sims.effect[sims.rejects(), -1] > 0).mean() > 0.99
-
