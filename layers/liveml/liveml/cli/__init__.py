@@ -27,6 +27,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.local", "local"),
     ("liveml.cli.deploy", ""),
     ("liveml.cli.demo", ""),
+    ("liveml.cli.pipeline", ""),
+    ("liveml.cli.models", "models"),
     ("liveml.cli.contract", "contract"),
     ("liveml.cli.data", "data"),
     ("liveml.cli.train", ""),
@@ -47,8 +49,8 @@ def _attach() -> None:
         if group:
             app.add_typer(sub, name=group)
         else:
-            for command in sub.registered_commands:
-                app.registered_commands.append(command)
+            app.registered_commands.extend(sub.registered_commands)
+            app.registered_groups.extend(sub.registered_groups)
 
 
 _attach()

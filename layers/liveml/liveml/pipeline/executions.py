@@ -30,8 +30,9 @@ class ExecutionSummary(BaseModel):
         return self.status in _FINISHED
 
 
-def _summary(sfn: Any, arn: str) -> ExecutionSummary:
-    described = sfn.describe_execution(executionArn=arn)
+def describe_execution(arn: str, *, sfn: Any = None) -> ExecutionSummary:
+    """The execution's status, input and output or error."""
+    described = (sfn or client("stepfunctions")).describe_execution(executionArn=arn)
     return ExecutionSummary(
         arn=arn,
         name=described["name"],
@@ -62,7 +63,7 @@ def find_execution(
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return _summary(sfn, arn)
+            return describe_execution(arn, sfn=sfn)
         except sfn.exceptions.ExecutionDoesNotExist:
             if time.monotonic() > deadline:
                 raise PipelineError(
@@ -83,7 +84,7 @@ def wait_for_execution(
     sfn = sfn or client("stepfunctions")
     deadline = time.monotonic() + timeout_s
     while True:
-        summary = _summary(sfn, arn)
+        summary = describe_execution(arn, sfn=sfn)
         if on_progress:
             history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
             entered = [
@@ -95,3 +96,36 @@ def wait_for_execution(
         if time.monotonic() > deadline:
             raise PipelineError(f"execution {summary.name} still {summary.status} after {timeout_s:.0f}s")
         time.sleep(1)
+
+
+class StateTiming(BaseModel):
+    """One state's run inside an execution."""
+
+    name: str
+    status: str  # running | succeeded | failed
+    started: float
+    ended: float | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.ended is None else self.ended - self.started
+
+
+def state_timings(arn: str, *, sfn: Any = None) -> list[StateTiming]:
+    """The states an execution entered, in order, with their durations (from its history)."""
+    sfn = sfn or client("stepfunctions")
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+        events.extend(page["events"])
+    timings: list[StateTiming] = []
+    for event in events:
+        at = event["timestamp"].timestamp()
+        if "stateEnteredEventDetails" in event:
+            timings.append(
+                StateTiming(name=event["stateEnteredEventDetails"]["name"], status="running", started=at)
+            )
+        elif "stateExitedEventDetails" in event and timings:
+            timings[-1].status, timings[-1].ended = "succeeded", at
+        elif event["type"].endswith(("Failed", "TimedOut")) and timings and timings[-1].ended is None:
+            timings[-1].status, timings[-1].ended = "failed", at
+    return timings

@@ -1,0 +1,30 @@
+"""Connecting a command to the deployed stack: LocalStack by default, AWS with --aws."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from liveml.aws import use_localstack
+from liveml.stack import StackOutputs, read_outputs
+
+AWS_OPTION = typer.Option(False, "--aws", help="Use the stack on AWS instead of LocalStack on the host.")
+STACK_OPTION = typer.Option("liveml", "--stack-name", help="CloudFormation stack name.")
+
+
+def connect(aws: bool = False, stack_name: str = "liveml") -> StackOutputs:
+    """Read the stack's outputs and point the library's settings (``LIVEML_*``) at its resources."""
+    if not aws:
+        use_localstack()
+    outputs = read_outputs(stack_name, local=not aws)
+    os.environ.update(
+        {
+            "LIVEML_DATA_BUCKET": outputs.data_bucket,
+            "LIVEML_ARTIFACTS_BUCKET": outputs.artifacts_bucket,
+            "LIVEML_REGISTRY_TABLE": outputs.registry_table,
+            "LIVEML_EVENT_BUS": outputs.event_bus,
+            "LIVEML_ALERTS_TOPIC": outputs.alerts_topic_arn,
+        }
+    )
+    return outputs
