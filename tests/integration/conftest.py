@@ -27,16 +27,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def localstack() -> Iterator[Status]:
-    """LocalStack, up and healthy; AWS_* variables point boto3 at it for the session."""
+    """LocalStack, up and healthy. For the session, AWS_* variables point every boto3 client (and
+    ``liveml.aws``) at it with test credentials, so no test can reach real AWS by accident."""
     cfg = LocalCloudConfig()
     started_here = not status(cfg).running
     current = up(cfg)
-    saved = {
-        k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    session_env = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": current.endpoint,
+        "LIVEML_ENDPOINT_URL": current.endpoint,
     }
-    os.environ.update(
-        {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
-    )
+    saved = {key: os.environ.get(key) for key in session_env}
+    os.environ.update(session_env)
     try:
         yield current
     finally:

