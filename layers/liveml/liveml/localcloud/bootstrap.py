@@ -16,6 +16,7 @@ handlers stuck in C code where a Python-level alarm would never fire.
 
 from __future__ import annotations
 
+import http.client
 import importlib
 import io
 import json
@@ -26,7 +27,7 @@ import sys
 import threading
 import time
 import traceback
-import urllib.request
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, TextIO
 
@@ -39,14 +40,30 @@ _RUNTIME_ID = os.environ.get("LOCALSTACK_RUNTIME_ID", "")
 _INVOKES: queue.Queue[dict[str, Any]] = queue.Queue()
 
 
+_ENDPOINT = urllib.parse.urlsplit(_RUNTIME_ENDPOINT)
+_connection: http.client.HTTPConnection | None = None
+
+
 def _post(path: str, body: bytes) -> None:
-    request = urllib.request.Request(
-        f"{_RUNTIME_ENDPOINT}{path}", data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    # No proxy: LocalStack is on 127.0.0.1 and a corporate proxy must not see invocations.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as response:
-        response.read()
+    """POST to LocalStack's executor endpoint over one kept-alive connection (never via a proxy)."""
+    global _connection
+    for attempt in (1, 2):
+        if _connection is None:
+            _connection = http.client.HTTPConnection(
+                _ENDPOINT.hostname or "127.0.0.1", _ENDPOINT.port, timeout=30
+            )
+        try:
+            _connection.request(
+                "POST", _ENDPOINT.path + path, body=body, headers={"Content-Type": "application/json"}
+            )
+            _connection.getresponse().read()
+            return
+        except (http.client.HTTPException, OSError):
+            # A kept-alive connection the server closed meanwhile: reconnect once.
+            _connection.close()
+            _connection = None
+            if attempt == 2:
+                raise
 
 
 class _Tee(io.TextIOBase):
@@ -151,6 +168,9 @@ def _load_handler() -> tuple[Any, bytes | None]:
 
 
 class _InvokeHandler(BaseHTTPRequestHandler):
+    # HTTP/1.1: the executor keeps one connection open per environment.
+    protocol_version = "HTTP/1.1"
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")

@@ -36,6 +36,7 @@ native libraries are the host's, not Amazon Linux 2023's.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -47,7 +48,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from importlib.util import find_spec
@@ -172,6 +172,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         self.log_path = self.env_dir / "process.log"
         self._stopping = False
         self._lock = threading.Lock()
+        self._connection: http.client.HTTPConnection | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
@@ -238,6 +239,9 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
             invocation.set_result(InvocationResult("", payload, is_error=True, logs=tail))
 
     def _kill(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
@@ -267,15 +271,7 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
             future: Future[InvocationResult] = Future()
             endpoint.invocation_future = future
             endpoint.logs = None
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{self.port}/invoke",
-                data=json.dumps(payload).encode(),
-                method="POST",
-                headers={"Content-Type": "application/json"},
-            )
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            with opener.open(request, timeout=10) as response:
-                response.read()
+            self._send_invoke(json.dumps(payload).encode())
             timeout = float(self.function_version.config.timeout)
             try:
                 result: InvocationResult = future.result(timeout=timeout + TIMEOUT_GRACE)
@@ -299,6 +295,23 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
                 return InvocationResult(
                     request_id, _timeout_payload(request_id, timeout), is_error=True, logs=logs
                 )
+
+    def _send_invoke(self, body: bytes) -> None:
+        """POST /invoke to the environment over a kept-alive connection (reconnecting once)."""
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                self._connection.request(
+                    "POST", "/invoke", body=body, headers={"Content-Type": "application/json"}
+                )
+                self._connection.getresponse().read()
+                return
+            except (http.client.HTTPException, OSError):
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise
 
     # -- addresses -----------------------------------------------------------------------------
     def get_address(self) -> str:
