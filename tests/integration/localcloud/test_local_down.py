@@ -1,8 +1,8 @@
 """`liveml local down` leaves no process of LocalStack's process group behind.
 
-Runs a second LocalStack (own state folder, port 4567, no DynamoDB) so the session's one on 4566
-keeps serving the other tests. A Lambda environment and a grandchild the handler spawns are in
-the group when ``down`` runs; afterwards the group must be empty.
+Runs a second LocalStack (own state folder, port 4567) so the session's one on 4566 keeps serving
+the other tests. A Lambda environment, a grandchild the handler spawns and DynamoDB Local's JVM
+(in a session of its own) run when ``down`` runs; afterwards none of them may remain.
 """
 
 from __future__ import annotations
@@ -20,10 +20,18 @@ from pathlib import Path
 import boto3
 import pytest
 
-from liveml.localcloud import LocalCloudConfig, Status, group_alive, group_members, up
+from liveml.localcloud import LocalCloudConfig, Status, descendants, group_alive, group_members, up
 
 PORT = 4567
 LIVEML = [sys.executable, "-c", "from liveml.cli import main; main()"]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (an exited process its new parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.fixture
@@ -39,7 +47,6 @@ def second_localstack(localstack: Status, tmp_path: Path) -> tuple[LocalCloudCon
         state_dir=tmp_path / "state",
         port=PORT,
         python_override=main.python,
-        dynamodb=False,
         health_timeout=60,
     )
     return cfg, env
@@ -74,6 +81,10 @@ def test_down_stops_the_whole_process_group(
         pids = json.loads(lam.invoke(FunctionName="spawner")["Payload"].read())
         members = set(group_members(pgid))
         assert {pids["env"], pids["grandchild"]} <= members, (pids, members)
+        # DynamoDB Local's JVM: LocalStack starts it in a session of its own, outside the group.
+        boto3.client("dynamodb", endpoint_url=cfg.endpoint, region_name="us-east-1").list_tables()
+        tree = descendants(pgid)
+        assert any(pid not in members for pid, _ in tree), "expected the DynamoDB JVM outside the group"
     except BaseException:
         subprocess.run([*LIVEML, "local", "down"], env={**os.environ, **env}, check=False)
         raise
@@ -95,6 +106,7 @@ def test_down_stops_the_whole_process_group(
         os.waitpid(pgid, 0)
     assert group_members(pgid) == []
     assert not group_alive(pgid)
+    assert not [pid for pid, _ in tree if running(pid)], "a descendant outlived down"
     ps = subprocess.run(["ps", "-e", "-o", "pgid=,stat="], capture_output=True, text=True, check=True).stdout
     assert not [
         line

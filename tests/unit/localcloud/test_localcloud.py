@@ -14,6 +14,7 @@ import pytest
 from liveml.localcloud import (
     LocalCloudConfig,
     LocalCloudError,
+    descendants,
     down,
     group_members,
     logs,
@@ -22,6 +23,14 @@ from liveml.localcloud import (
     status,
 )
 from liveml.localcloud.config import EXECUTOR_PLUGIN
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (an exited process its new parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.fixture
@@ -195,3 +204,21 @@ def test_a_recycled_pid_in_a_stale_pid_file_is_never_signalled(cfg: LocalCloudCo
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_down_also_stops_descendants_that_left_the_group(
+    cfg: LocalCloudConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Like DynamoDB Local's JVM, which LocalStack starts with setsid.
+    monkeypatch.setattr(runner, "health", lambda cfg, timeout=2.0: None)
+    leader = subprocess.Popen(
+        ["sh", "-c", "setsid sleep 60 & sleep 60; wait", "fake-localstack"], start_new_session=True
+    )
+    time.sleep(0.3)
+    escaped = [pid for pid, _ in descendants(leader.pid) if pid not in group_members(leader.pid)]
+    assert len(escaped) == 1
+    cfg.state_dir.mkdir(parents=True)
+    cfg.pid_file.write_text(json.dumps({"pid": leader.pid, "pgid": leader.pid}))
+    assert down(cfg) is True
+    leader.wait(timeout=5)
+    assert not running(escaped[0])

@@ -18,13 +18,24 @@ from __future__ import annotations
 
 from liveml.localcloud.config import EXECUTOR_PLUGIN, LocalCloudConfig, project_root
 from liveml.localcloud.errors import LocalCloudError
-from liveml.localcloud.runner import Status, down, group_alive, group_members, health, logs, status, up
+from liveml.localcloud.runner import (
+    Status,
+    descendants,
+    down,
+    group_alive,
+    group_members,
+    health,
+    logs,
+    status,
+    up,
+)
 
 __all__ = [
     "EXECUTOR_PLUGIN",
     "LocalCloudConfig",
     "LocalCloudError",
     "Status",
+    "descendants",
     "down",
     "group_alive",
     "group_members",

@@ -301,10 +301,19 @@ def _last_log_line(cfg: LocalCloudConfig) -> str:
 
 
 def _stop_group(cfg: LocalCloudConfig, pgid: int) -> bool:
-    """SIGTERM the group, SIGKILL what is left after the grace period; True if anything ran."""
+    """SIGTERM the group, SIGKILL what is left after the grace period; True if anything ran.
+
+    Descendants that left the group (LocalStack starts DynamoDB Local's JVM with ``setsid``) are
+    noted first and stopped afterwards, so even a LocalStack that had to be killed leaves none.
+    """
     if pgid <= 1 or not group_alive(pgid):
         cfg.pid_file.unlink(missing_ok=True)
         return False
+    escaped = [
+        (pid, start)
+        for pid, start in descendants(pgid)
+        if (info := _stat(pid)) is not None and info[2] != pgid
+    ]
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + cfg.stop_grace
@@ -319,8 +328,56 @@ def _stop_group(cfg: LocalCloudConfig, pgid: int) -> bool:
             _reap(pgid)
             time.sleep(0.05)
     _reap(pgid)
+    _stop_escaped(escaped)
     cfg.pid_file.unlink(missing_ok=True)
     return True
+
+
+def _stat(pid: int) -> tuple[str, int, int, int] | None:
+    """(state, ppid, process group, start time) of ``pid`` from /proc, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[1]), int(fields[2]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """(pid, start time) of every live descendant of ``pid``, whatever its process group."""
+    children: dict[int, list[int]] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and (info := _stat(int(entry.name))) and info[0] != "Z":
+            children.setdefault(info[1], []).append(int(entry.name))
+    found: list[tuple[int, int]] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        info = _stat(child)
+        if info is not None:
+            found.append((child, info[3]))
+        todo.extend(children.get(child, []))
+    return found
+
+
+def _stop_escaped(escaped: list[tuple[int, int]]) -> None:
+    """SIGTERM, then SIGKILL, the noted processes that are still the same processes (start time)."""
+
+    def alive() -> list[int]:
+        return [pid for pid, start in escaped if (info := _stat(pid)) and info[3] == start and info[0] != "Z"]
+
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        left = alive()
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        end = time.monotonic() + wait
+        while time.monotonic() < end and alive():
+            time.sleep(0.05)
 
 
 def _reap(pgid: int) -> None:
