@@ -7,7 +7,9 @@ Prints ``name value unit`` lines:
 - ``deploy_seconds``: the SAM stack deploy (added with ``liveml deploy``; see the marked spot);
 - ``invoke_cold_ms``: first invoke of a new function (environment start + import + call);
 - ``invoke_warm_ms``: median of 50 invokes of the warm environment;
-- ``peak_rss_mb``: the largest sum of RSS over LocalStack's process group seen during the run.
+- ``peak_rss_mb_lambda``: the largest sum of RSS over LocalStack's process group, after the invokes;
+- ``dynamodb_first_use_seconds``: first CreateTable + PutItem + GetItem (starts DynamoDB Local's JVM);
+- ``peak_rss_mb``: the same peak at the end, DynamoDB Local included.
 
 Leaves LocalStack running if it was running before, else stops it. Run:
 ``.venv/bin/python benchmarks/localcloud.py``.
@@ -27,17 +29,18 @@ from typing import Any
 
 import boto3
 
-from liveml.localcloud import LocalCloudConfig, down, group_members, status, up
+from liveml.localcloud import LocalCloudConfig, descendants, down, group_members, status, up
 
 
 def group_rss_bytes(pgid: int) -> int:
-    """Sum of resident memory of every process in group ``pgid`` (psutil if present, else /proc)."""
+    """Sum of resident memory of LocalStack's processes (psutil if present, else /proc)."""
     total = 0
     try:
         import psutil  # type: ignore[import-untyped]
     except ImportError:
         psutil = None
-    for pid in group_members(pgid):
+    # The group plus descendants outside it (DynamoDB Local's JVM runs in a session of its own).
+    for pid in sorted(set(group_members(pgid)) | {pid for pid, _ in descendants(pgid)}):
         try:
             if psutil is not None:
                 total += int(psutil.Process(pid).memory_info().rss)
@@ -127,7 +130,31 @@ def main() -> None:
         print(f"invoke_warm_ms {statistics.median(samples):.1f} ms (median of 50; p90 {p90:.1f})")
         lam.delete_function(FunctionName=name)
         time.sleep(0.5)
-    print(f"peak_rss_mb {sampler.peak / 2**20:.0f} MB (LocalStack's process group)")
+        print(f"peak_rss_mb_lambda {sampler.peak / 2**20:.0f} MB (LocalStack's process group)")
+
+        # DynamoDB Local is a JVM started on first use: its start-up and memory, separately.
+        ddb: Any = boto3.client(
+            "dynamodb",
+            endpoint_url=cfg.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        table = f"bench-{uuid.uuid4().hex[:8]}"
+        started = time.perf_counter()
+        ddb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName=table, Item={"pk": {"S": "a"}})
+        ddb.get_item(TableName=table, Key={"pk": {"S": "a"}})
+        seconds = time.perf_counter() - started
+        print(f"dynamodb_first_use_seconds {seconds:.2f} s (JVM start + CreateTable/Put/Get)")
+        ddb.delete_table(TableName=table)
+        time.sleep(0.5)
+    print(f"peak_rss_mb {sampler.peak / 2**20:.0f} MB (LocalStack's process tree, DynamoDB Local included)")
     if not was_running:
         down(cfg)
 

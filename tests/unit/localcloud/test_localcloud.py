@@ -222,3 +222,16 @@ def test_down_also_stops_descendants_that_left_the_group(
     assert down(cfg) is True
     leader.wait(timeout=5)
     assert not running(escaped[0])
+
+
+def test_localstack_venv_requirements_come_from_the_local_extra(tmp_path: Path) -> None:
+    from liveml.localcloud import runtime_env
+    from liveml.localcloud.config import LOCALSTACK_REQUIREMENTS
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project.optional-dependencies]\nlocal = ["localstack-core==1"]\n'
+    )
+    assert runtime_env.requirements(tmp_path) == ["localstack-core==1"]
+    assert runtime_env.requirements(tmp_path / "missing") == list(LOCALSTACK_REQUIREMENTS)
+    real = runtime_env.requirements(project_root(Path(__file__)))
+    assert any(req.startswith("localstack-core") for req in real)

@@ -38,8 +38,18 @@ def base_python() -> str:
     return str(getattr(sys, "_base_executable", sys.executable))
 
 
+def _entry_points(root: Path) -> str:
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return ""
+    return repr(sorted(data.get("project", {}).get("entry-points", {}).items()))
+
+
 def _fingerprint(reqs: list[str], root: Path) -> str:
-    return hashlib.sha256("\n".join([*reqs, str(root)]).encode()).hexdigest()
+    # Entry points count too: an editable install records them at install time, and LocalStack finds
+    # the executor only through them.
+    return hashlib.sha256("\n".join([*reqs, str(root), _entry_points(root)]).encode()).hexdigest()
 
 
 def is_ready(cfg: LocalCloudConfig) -> bool:
