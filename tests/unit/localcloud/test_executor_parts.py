@@ -12,7 +12,12 @@ import pytest
 from liveml.localcloud import bootstrap
 
 # The executor runs inside LocalStack; it is importable here only while the dev venv has localstack-core.
+# Importing localstack.config appends "[::1]" to no_proxy in os.environ, which breaks httpx's proxy
+# parsing in later tests of the session: undo its changes to the environment.
+_environment = dict(os.environ)
 executor = pytest.importorskip("liveml.localcloud.executor")
+os.environ.clear()
+os.environ.update(_environment)
 
 
 def test_layers_follow_the_code_and_later_layers_win(tmp_path: Path) -> None:
