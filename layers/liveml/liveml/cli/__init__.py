@@ -61,6 +61,6 @@ def main() -> None:
     try:
         app()
     except LiveMLError as exc:
-        console = Console(stderr=True)
+        console = Console(stderr=True, soft_wrap=True)
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise SystemExit(1) from None
