@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +77,77 @@ def event() -> Any:
         return data
 
     return load
+
+
+def dockerfile_command() -> list[str]:
+    """The container's start command, exactly as eks/Dockerfile's exec-form CMD states it."""
+    for line in (ROOT / "eks" / "Dockerfile").read_text().splitlines():
+        if line.startswith("CMD "):
+            command: list[str] = json.loads(line[4:])
+            return command
+    raise AssertionError("eks/Dockerfile has no exec-form CMD")
+
+
+@contextmanager
+def serve_locally(model_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run the Dockerfile's command on 127.0.0.1 (a free port) with ``model_dir`` bound; yield its URL.
+
+    Only --host and --port change: the container listens on 0.0.0.0:8080, a test must not."""
+    import httpx
+
+    command = dockerfile_command()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    bin_dir = str(Path(sys.executable).parent)
+    proc_env = {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "LIVEML_MODEL_DIR": str(model_dir),
+        **(env or {}),
+    }
+    proc_env.pop("LIVEML_MODEL_BINDING", None)
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=proc_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode() if proc.stdout else ""
+                raise AssertionError(f"{' '.join(command)} exited with {proc.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url}/health did not answer within 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()  # SIGTERM: uvicorn's graceful shutdown runs the lifespan (final capture flush)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def start_command() -> list[str]:
+    return dockerfile_command()
+
+
+@pytest.fixture
+def local_server() -> Any:
+    """``with local_server(model_dir, env) as url:`` — the Dockerfile's command on 127.0.0.1."""
+    return serve_locally

@@ -85,6 +85,9 @@ _DROP = object()
         ({"device": "gameboy"}, "features.device", 422),  # unknown category
         ({"favourite_colour": "red"}, "features.favourite_colour", 422),  # extra field
         ({"signup_date": "yesterday"}, "features.signup_date", 422),  # not a datetime
+        ({"signup_date": "0"}, "features.signup_date", 422),  # pydantic alone reads this as epoch 0
+        ({"signup_date": 1700000000}, "features.signup_date", 422),  # epoch seconds: not the schema's format
+        ({"signup_date": "2024-06-30T01:20:49"}, "features.signup_date", 422),  # no offset
     ],
 )
 def test_bad_feature_is_a_4xx_naming_the_field(

@@ -70,6 +70,7 @@ def validation_fields(exc: RequestValidationError) -> list[dict[str, str]]:
 def error_response(exc: Exception, correlation_id: str | None = None) -> JSONResponse:
     """THE mapping from an exception to an HTTP answer; every handler of the app goes through it."""
     fields: list[dict[str, str]] = []
+    extra_headers: dict[str, str] = {}
     if isinstance(exc, RequestValidationError):
         fields = validation_fields(exc)
         # Unparseable JSON is a malformed request (400); a parsed body with bad fields is a 422.
@@ -83,6 +84,7 @@ def error_response(exc: Exception, correlation_id: str | None = None) -> JSONRes
     elif isinstance(exc, HTTPException):
         status = exc.status_code
         message = str(exc.detail)
+        extra_headers = dict(exc.headers or {})  # e.g. Allow on a 405 (RFC 9110)
     else:
         # Never a stack trace to the caller; the log has it, keyed by the correlation id.
         log.error("unhandled error", exc_info=exc, extra={"correlation_id": correlation_id})
@@ -91,8 +93,8 @@ def error_response(exc: Exception, correlation_id: str | None = None) -> JSONRes
         log.error("server-side error: %s", exc, extra={"correlation_id": correlation_id})
     kind = _STATUS_KIND.get(status, "client_error" if status < 500 else "server_error")
     body = {"error": kind, "message": message, "fields": fields, "correlation_id": correlation_id}
-    headers = {CORRELATION_HEADER: correlation_id} if correlation_id else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = {**extra_headers, **({CORRELATION_HEADER: correlation_id} if correlation_id else {})}
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def correlation_id_of(scope: Scope) -> str:

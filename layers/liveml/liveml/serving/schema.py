@@ -9,18 +9,45 @@ Python or pydantic names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from liveml.contract import Column, ColumnType, Contract, Task
 
 _FORBID = ConfigDict(extra="forbid", populate_by_name=False, serialize_by_alias=True)
 
 PLAYER_ID_MAX = 128
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic alone would also take epoch numbers ("0" too) and naive times; the schema promises an
+    # RFC 3339 date-time with its offset, and the age features need the offset to be right.
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("expected an RFC 3339 datetime with offset, e.g. 2026-01-31T12:00:00Z")
+
+
+_ISO = BeforeValidator(_iso_text)
+IsoDatetime = Annotated[datetime, _ISO]
+
+
+def _whole(value: Any) -> Any:
+    # 4.0 is 4 (data frames and game clients often send whole floats, and JSON Schema agrees);
+    # strings and booleans are wrong types, 4.5 is not a whole number.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_WHOLE = BeforeValidator(_whole)
 
 
 def _describe(col: Column) -> str:
@@ -39,6 +66,7 @@ def _describe(col: Column) -> str:
 def _feature_field(col: Column) -> tuple[Any, Any]:
     """(annotation, FieldInfo) for one feature column."""
     constraints: dict[str, Any] = {}
+    validators: list[Any] = []  # run before the constrained type (listed after it: pydantic's order)
     annotation: Any
     match col.type:
         case ColumnType.NUMERIC:
@@ -46,10 +74,9 @@ def _feature_field(col: Column) -> tuple[Any, Any]:
             annotation = float
             constraints = {"strict": True, "allow_inf_nan": False, "ge": col.min, "le": col.max}
         case ColumnType.INTEGER:
-            # lax: 4.0 is accepted as 4 (data frames and game clients often send whole floats);
-            # 4.5 is rejected with "got a number with a fractional part".
             annotation = int
-            constraints = {"ge": col.min, "le": col.max}
+            validators = [_WHOLE]
+            constraints = {"strict": True, "ge": col.min, "le": col.max}
         case ColumnType.BOOLEAN:
             annotation = bool
             constraints = {"strict": True}
@@ -63,10 +90,15 @@ def _feature_field(col: Column) -> tuple[Any, Any]:
             constraints = {"max_length": 10_000}
         case ColumnType.DATETIME:
             annotation = datetime
+            validators = [_ISO]
     constraints = {k: v for k, v in constraints.items() if v is not None}
+    # Constraints go on the inner type, so that for a nullable column they land inside the
+    # anyOf branch as minimum/maximum (on the union pydantic would emit them as unknown keywords).
+    metadata = [Field(**constraints)] if constraints else []
+    inner: Any = Annotated[(annotation, *metadata, *validators)] if metadata or validators else annotation
     if col.nullable:
-        return annotation | None, Field(None, alias=col.name, description=_describe(col), **constraints)
-    return annotation, Field(..., alias=col.name, description=_describe(col), **constraints)
+        return inner | None, Field(None, alias=col.name, description=_describe(col))
+    return inner, Field(..., alias=col.name, description=_describe(col))
 
 
 @dataclass(frozen=True)
@@ -134,7 +166,7 @@ def build_api_models(contract: Contract, *, classes: Sequence[str] | None, max_b
         # Optional: age features are measured to it when given (golden requests replay exactly),
         # else to the time of the request.
         fields["event_time_"] = (
-            datetime | None,
+            IsoDatetime | None,
             Field(None, alias=contract.event_time, description="event time (datetime); default: now"),
         )
     features = create_model(
