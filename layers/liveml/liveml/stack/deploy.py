@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from liveml.aws.clients import local_endpoint
+from liveml.aws.clients import client, local_endpoint
 from liveml.stack.errors import StackError
 from liveml.stack.tools import build_environment, sam_executable
 
@@ -86,6 +87,9 @@ def deploy(root: Path, target: DeployTarget, *, stack_name: str = "liveml") -> N
         "deploy",
         "--template-file",
         f"{BUILD_DIR}/template.yaml",
+        # Absolute: SAM otherwise looks for samconfig.toml beside the built template.
+        "--config-file",
+        str(root / "samconfig.toml"),
         "--config-env",
         target.config_env,
         "--stack-name",
@@ -101,4 +105,45 @@ def deploy(root: Path, target: DeployTarget, *, stack_name: str = "liveml") -> N
         command = [sam_executable("sam", root), *base]
         environment = build_environment()
         fix = "check your AWS credentials and the CloudFormation events of the stack"
-    _run("deploy", command, root, environment, fix)
+    cloudformation = client(
+        "cloudformation", endpoint_url=local_endpoint() if target is DeployTarget.LOCAL else None
+    )
+    _clear_failed_creation(cloudformation, stack_name)
+    try:
+        _run("deploy", command, root, environment, fix)
+    except StackError as error:
+        reason = first_failure(cloudformation, stack_name)
+        raise StackError(f"{error} — {reason}" if reason else str(error)) from None
+
+
+def _clear_failed_creation(cloudformation: Any, stack_name: str) -> None:
+    """A stack whose first creation rolled back cannot be updated: delete it so the deploy can start over."""
+    try:
+        status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"]
+    except cloudformation.exceptions.ClientError:
+        return  # no such stack yet
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        cloudformation.delete_stack(StackName=stack_name)
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName=stack_name, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
+        )
+
+
+def first_failure(cloudformation: Any, stack_name: str) -> str | None:
+    """The first resource that failed in the stack's latest operation, with CloudFormation's reason."""
+    try:
+        stack_id = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackId"]
+        events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
+    except cloudformation.exceptions.ClientError:
+        return None
+    failed = [
+        e
+        for e in reversed(events)  # oldest first
+        if e.get("StackId", stack_id) == stack_id  # not the events of an earlier stack of the same name
+        and e["ResourceStatus"].endswith("FAILED")
+        and e["LogicalResourceId"] != stack_name
+        and e.get("ResourceStatusReason")
+    ]
+    if not failed:
+        return None
+    return f"{failed[0]['LogicalResourceId']}: {failed[0]['ResourceStatusReason']}"
