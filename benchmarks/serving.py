@@ -1,0 +1,541 @@
+"""Serving benchmark: our predict function vs a naive FastAPI + joblib scikit-learn baseline.
+
+Same model (a 100-tree HistGradientBoosting on the synthetic players, 13 raw features), same machine,
+one process for the in-process figures. Prints ``name value`` lines, and a JSON summary with --json::
+
+    python benchmarks/serving.py                       # ~2-3 minutes on 2 cores
+    python benchmarks/serving.py --requests 500 --http-seconds 3      # a quick look
+    python benchmarks/serving.py --peer-python /tmp/liveml-peers/bin/python   # + MLServer beside us
+
+Figures:
+  handler_warm_us_median/_p99    full Lambda handler (functions/predict/app.py: powertools + Mangum +
+                                 FastAPI + ONNX Runtime), API Gateway v1 event in, response out
+  baseline_warm_us_median/_p99   FastAPI + Mangum + joblib-loaded scikit-learn pipeline,
+                                 ``predict`` then ``predict_proba`` on a one-row DataFrame
+  speedup_vs_baseline            baseline median / ours
+  raw_onnx_us_median             session.run on prebuilt inputs (the floor); onnx_predict_row_us_median
+                                 adds the pre-graph step (dict -> tensors)
+  cold_init_ms / baseline_cold_init_ms   fresh process, spawn to first answer: interpreter, imports,
+                                 app, model load (sha256-verified), first prediction; median of 3
+  batch_10k_ms                   10,000 rows in one /predict/batch event through Mangum
+  http_rps / http_p99_ms         the Dockerfile's uvicorn command, one worker, loopback load with
+                                 ``hey`` (or an httpx client), fixed duration, concurrency 8
+  mlserver_http_rps/_p99_ms      MLServer (mlserver_sklearn) on the same pipeline, if --peer-python has it
+  capture_p99_overhead_ms        p99 with capture at sample rate 1.0 (a sink that takes 20 ms per PUT,
+                                 like S3) minus p99 without capture, through the handler path
+  predict_function_unzipped_mb   from ``sam build`` (.aws-sam/build/PredictFunction + layers); printed as
+                                 ``pending`` until the stack is built
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLER = ROOT / "functions" / "predict" / "app.py"
+EVENT = json.loads((ROOT / "tests" / "events" / "apigw_predict.json").read_text())
+
+BASELINE_APP = """
+from __future__ import annotations
+import joblib, pandas as pd
+from typing import Any
+from fastapi import FastAPI
+from mangum import Mangum
+model = joblib.load({path!r})
+classes = [str(c) for c in {classes!r}]
+app = FastAPI()
+
+@app.post("/predict")
+async def predict(body: dict[str, Any]) -> dict[str, Any]:
+    df = pd.DataFrame([body["features"]])
+    label = model.predict(df)[0]
+    proba = model.predict_proba(df)[0]
+    return {{"player_id": body["player_id"], "prediction": classes[int(label)],
+            "probabilities": dict(zip(classes, map(float, proba)))}}
+
+handler = Mangum(app, lifespan="off")
+"""
+
+COLD_SCRIPT = """
+import time, json, importlib.util, sys, io, contextlib
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("fn", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+with contextlib.redirect_stdout(io.StringIO()):
+    spec.loader.exec_module(module)
+    response = module.handler(json.loads(open(sys.argv[2]).read()), __import__("types").SimpleNamespace(
+        function_name="f", memory_limit_in_mb=1024, invoked_function_arn="arn", aws_request_id="r",
+        function_version="1", log_group_name="g", log_stream_name="s"))
+assert response["statusCode"] == 200, response
+print(json.dumps({"in_process_ms": (time.perf_counter() - t0) * 1000}))
+"""
+
+
+class Context:
+    function_name = "liveml-predict"
+    function_version = "1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:liveml-predict:live"
+    memory_limit_in_mb = 1024
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/liveml-predict"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """EMF and log lines go to stdout, as on Lambda; not into the figures."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def time_calls(call: Callable[[], Any], n: int, warmup: int = 200) -> list[float]:
+    for _ in range(warmup):
+        call()
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - t0) * 1e6)
+    return out
+
+
+def import_file(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- set-up: one model, as ONNX (ours) and as a joblib pipeline (the baseline) ------------------
+
+
+def prepare(work: Path) -> tuple[Path, Path, list[str]]:
+    import joblib
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    from liveml.data import conform
+    from liveml.data.synth import generate_players, player_contract
+    from liveml.features import pregraph_spec, strongest_numeric
+    from liveml.training import train_model
+    from liveml.training.search import make_pipeline
+    from liveml.training.train import encode_target
+
+    contract = player_contract("binary")
+    df = generate_players(5000, 7, "binary")
+    model_dir = work / "model"
+    # One trial of the default HGB (100 trees, depth 6): what a studio's first model looks like.
+    result = train_model(
+        df,
+        contract,
+        model_dir,
+        trials=1,
+        time_budget_s=120,
+        seed=0,
+        folds=2,
+        families=["hist_gradient_boosting"],
+    )
+    data = conform(df, contract)
+    y, classes = encode_target(contract, data[contract.target])
+    spec = pregraph_spec(contract)
+    pipeline = make_pipeline(
+        spec, result.family, result.params, "binary", 0, strongest_numeric(spec, data, y, k=4)
+    )
+    with threadpool_limits(limits=1):
+        pipeline.fit(data, y)
+    baseline = work / "baseline.joblib"
+    joblib.dump(pipeline, baseline)
+    return model_dir, baseline, list(classes or [])
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def handler_figures(model_dir: Path, n: int) -> dict[str, float]:
+    os.environ["LIVEML_MODEL_DIR"] = str(model_dir)
+    with quiet():
+        fn = import_file(HANDLER, "predict_fn_bench")
+        times = time_calls(lambda: fn.handler(EVENT, Context()), n)
+        assert fn.handler(EVENT, Context())["statusCode"] == 200
+    return {"handler_warm_us_median": statistics.median(times), "handler_warm_us_p99": pct(times, 0.99)}
+
+
+def baseline_figures(work: Path, baseline: Path, classes: list[str], n: int) -> dict[str, float]:
+    path = work / "baseline_app.py"
+    path.write_text(BASELINE_APP.format(path=str(baseline), classes=classes))
+    with quiet():
+        fn = import_file(path, "baseline_bench")
+        response = fn.handler(EVENT, Context())
+        assert response["statusCode"] == 200, response
+        times = time_calls(lambda: fn.handler(EVENT, Context()), n, warmup=50)
+    return {"baseline_warm_us_median": statistics.median(times), "baseline_warm_us_p99": pct(times, 0.99)}
+
+
+def onnx_figures(model_dir: Path, n: int) -> dict[str, float]:
+    from liveml.inference import load_model_dir
+
+    bundle = load_model_dir(model_dir)
+    features = json.loads(EVENT["body"])["features"]
+    inputs = bundle.onnx.pregraph.transform_rows([features])
+    raw = time_calls(lambda: bundle.onnx.run_inputs(inputs), n)
+    row = time_calls(lambda: bundle.onnx.predict([features]), n)
+    return {
+        "raw_onnx_us_median": statistics.median(raw),
+        "onnx_predict_row_us_median": statistics.median(row),
+    }
+
+
+def cold_figures(work: Path, handler: Path, env: dict[str, str], runs: int = 3) -> float:
+    script = work / "cold.py"
+    script.write_text(COLD_SCRIPT)
+    event = work / "event.json"
+    event.write_text(json.dumps(EVENT))
+    walls = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, str(script), str(handler), str(event)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            check=True,
+            cwd=work,
+        )
+        walls.append((time.perf_counter() - t0) * 1000)
+        json.loads(out.stdout.strip().splitlines()[-1])
+    return statistics.median(walls)
+
+
+def mangum_app(model_dir: Path, **settings: Any) -> tuple[Any, Any]:
+    from mangum import Mangum
+
+    from liveml.serving import ModelBinding, ServingSettings, create_app, load_models
+
+    models = load_models(ModelBinding.from_dir(model_dir))
+    capture = settings.pop("capture", None)
+    app = create_app(models, ServingSettings(**settings), capture=capture)
+    return Mangum(app, lifespan="off"), app
+
+
+def batch_figure(model_dir: Path) -> float:
+    handler, _ = mangum_app(model_dir, max_batch_rows=10_000, max_body_bytes=64 * 1024 * 1024)
+    features = json.loads(EVENT["body"])["features"]
+    rows = [{"player_id": f"p{i}", "features": features} for i in range(10_000)]
+    event = {
+        **EVENT,
+        "path": "/predict/batch",
+        "resource": "/predict/batch",
+        "body": json.dumps({"rows": rows}),
+    }
+    times = []
+    with quiet():
+        for _ in range(3):
+            t0 = time.perf_counter()
+            response = handler(event, Context())
+            times.append((time.perf_counter() - t0) * 1000)
+            assert response["statusCode"] == 200, response["body"][:300]
+    return statistics.median(times)
+
+
+def capture_figure(model_dir: Path, n: int) -> dict[str, float]:
+    from liveml.serving import PredictionCapture
+
+    class SlowSink:  # an S3 PUT takes ~20 ms; it happens in the background thread
+        files = 0
+
+        def put(self, key: str, body: bytes) -> None:
+            time.sleep(0.02)
+            self.files += 1
+
+    sink = SlowSink()
+    plain, _ = mangum_app(model_dir)
+    cap = PredictionCapture(sink, model="churn", sample_rate=1.0, max_age_s=1.0, max_records=1000)
+    captured, _ = mangum_app(model_dir, capture=cap)
+    off: list[float] = []
+    on: list[float] = []
+    with quiet():
+        for _ in range(200):
+            plain(EVENT, Context())
+            captured(EVENT, Context())
+        # Alternate blocks, so that both see the same machine noise.
+        for _ in range(max(1, n // 500)):
+            off += time_calls(lambda: plain(EVENT, Context()), 500, warmup=0)
+
+            def with_capture() -> None:
+                captured(EVENT, Context())
+                cap.after_invocation()  # what the Lambda handler does before returning
+
+            on += time_calls(with_capture, 500, warmup=0)
+        cap.close()
+    return {
+        "capture_p99_overhead_ms": (pct(on, 0.99) - pct(off, 0.99)) / 1000,
+        "capture_median_overhead_us": statistics.median(on) - statistics.median(off),
+        "capture_records": float(cap.stats.flushed),
+        "capture_files": float(sink.files),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+@contextlib.contextmanager
+def running(command: list[str], env: dict[str, str], cwd: Path, ready_url: str) -> Iterator[None]:
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_http(ready_url, proc)
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def load(url: str, body: bytes, seconds: float, concurrency: int = 8) -> tuple[float, float]:
+    """(requests per second, p99 ms) of POSTs of ``body`` for ``seconds``."""
+    hey = shutil.which("hey")
+    if hey:
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            f.write(body)
+            f.flush()
+            out = subprocess.run(
+                [
+                    hey,
+                    "-z",
+                    f"{seconds}s",
+                    "-c",
+                    str(concurrency),
+                    "-m",
+                    "POST",
+                    "-T",
+                    "application/json",
+                    "-D",
+                    f.name,
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        p99 = float(re.search(r"99% in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
+        codes = re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)
+        if any(code != "200" for code, _ in codes):
+            raise RuntimeError(f"non-200 answers under load: {codes}")
+        return rps, p99
+    return asyncio.run(_httpx_load(url, body, seconds, concurrency))
+
+
+async def _httpx_load(url: str, body: bytes, seconds: float, concurrency: int) -> tuple[float, float]:
+    import httpx
+
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+    async with httpx.AsyncClient(headers={"content-type": "application/json"}) as client:
+
+        async def worker() -> None:
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                r = await client.post(url, content=body)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                r.raise_for_status()
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    return len(latencies) / elapsed, pct(latencies, 0.99)
+
+
+def http_figures(model_dir: Path, seconds: float) -> dict[str, float]:
+    dockerfile = (ROOT / "eks" / "Dockerfile").read_text()
+    command: list[str] = json.loads(next(ln[4:] for ln in dockerfile.splitlines() if ln.startswith("CMD ")))
+    port = free_port()
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    env = {
+        **os.environ,
+        "LIVEML_MODEL_DIR": str(model_dir),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    with running(command, env, ROOT, f"http://127.0.0.1:{port}/health"):
+        rps, p99 = load(f"http://127.0.0.1:{port}/predict", EVENT["body"].encode(), seconds)
+    return {"http_rps": rps, "http_p99_ms": p99}
+
+
+def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: float) -> dict[str, float] | str:
+    mlserver = Path(peer_python).parent / "mlserver"
+    if not mlserver.exists():
+        return f"skipped: no mlserver beside {peer_python}"
+    from liveml.data.synth import player_contract
+
+    contract = player_contract("binary")
+    served = work / "mlserver"
+    served.mkdir(exist_ok=True)
+    port = free_port()
+    # parallel_workers 0: on Python 3.12 MLServer 1.7 only starts that way (FACTS.md).
+    (served / "settings.json").write_text(
+        json.dumps(
+            {"http_port": port, "grpc_port": free_port(), "metrics_port": free_port(), "parallel_workers": 0}
+        )
+    )
+    (served / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "churn",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": str(baseline)},
+            }
+        )
+    )
+    features = json.loads(EVENT["body"])["features"]
+    inputs = []
+    for col in contract.features:
+        value = features.get(col.name)
+        numeric = col.type.value in ("numeric", "integer", "boolean")
+        inputs.append(
+            {
+                "name": col.name,
+                "shape": [1],
+                "datatype": "FP64" if numeric else "BYTES",
+                "data": [value if value is not None else (float("nan") if numeric else "")],
+            }
+        )
+    body = json.dumps(
+        {"parameters": {"content_type": "pd"}, "inputs": inputs, "outputs": [{"name": "predict_proba"}]}
+    ).encode()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "liveml")}  # the pipeline's own transformers
+    url = f"http://127.0.0.1:{port}/v2/models/churn/infer"
+    try:
+        with running(
+            [str(mlserver), "start", str(served)], env, served, f"http://127.0.0.1:{port}/v2/health/ready"
+        ):
+            import httpx
+
+            probe = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=10)
+            if probe.status_code != 200:
+                return f"skipped: MLServer answered {probe.status_code}: {probe.text[:200]}"
+            rps, p99 = load(url, body, seconds)
+    except RuntimeError as exc:
+        return f"skipped: {exc}"
+    return {"mlserver_http_rps": rps, "mlserver_http_p99_ms": p99}
+
+
+def sam_size() -> float | str:
+    build = ROOT / ".aws-sam" / "build"
+    fn = build / "PredictFunction"
+    if not fn.exists():
+        return "pending (run `sam build`; the lead's template builds PredictFunction and its layers)"
+    total = 0
+    for d in [fn, *[p for p in build.iterdir() if p.is_dir() and "Layer" in p.name]]:
+        total += sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+    return total / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=3000, help="timed calls per in-process figure")
+    parser.add_argument("--http-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--peer-python",
+        default="/tmp/liveml-peers/bin/python",
+        help="interpreter of a venv with mlserver + mlserver-sklearn (skipped if absent)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    figures: dict[str, Any] = {}
+
+    def show(name: str, value: Any) -> None:
+        figures[name] = value
+        text = f"{value:.3f}" if isinstance(value, float) else str(value)
+        print(f"{name} {text}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="liveml-bench-") as tmp:
+        work = Path(tmp)
+        with quiet():
+            model_dir, baseline, classes = prepare(work)
+        for name, value in onnx_figures(model_dir, args.requests).items():
+            show(name, value)
+        ours = handler_figures(model_dir, args.requests)
+        for name, value in ours.items():
+            show(name, value)
+        base = baseline_figures(work, baseline, classes, max(300, args.requests // 5))
+        for name, value in base.items():
+            show(name, value)
+        show("speedup_vs_baseline", base["baseline_warm_us_median"] / ours["handler_warm_us_median"])
+        show("cold_init_ms", cold_figures(work, HANDLER, {"LIVEML_MODEL_DIR": str(model_dir)}))
+        show("baseline_cold_init_ms", cold_figures(work, work / "baseline_app.py", {}))
+        show("batch_10k_ms", batch_figure(model_dir))
+        for name, value in capture_figure(model_dir, args.requests).items():
+            show(name, value)
+        for name, value in http_figures(model_dir, args.http_seconds).items():
+            show(name, value)
+        peers = mlserver_figures(args.peer_python, work, baseline, args.http_seconds)
+        if isinstance(peers, str):
+            show("mlserver_http_rps", peers)
+        else:
+            for name, value in peers.items():
+                show(name, value)
+        show("predict_function_unzipped_mb", sam_size())
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
