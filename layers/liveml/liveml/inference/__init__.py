@@ -21,6 +21,7 @@ from liveml.inference.model_dir import (
     onnx_parity,
     read_artifact,
     read_manifest,
+    verify_artifacts,
 )
 from liveml.inference.onnx_model import OnnxModel, Prediction, predictions_from_outputs, sha256_bytes
 from liveml.inference.pregraph import (
@@ -62,4 +63,5 @@ __all__ = [
     "sha256_bytes",
     "to_epoch_seconds",
     "to_float32",
+    "verify_artifacts",
 ]

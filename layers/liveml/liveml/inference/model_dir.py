@@ -48,6 +48,13 @@ def read_artifact(
     return data
 
 
+def verify_artifacts(model_dir: str | Path, manifest: dict[str, Any]) -> None:
+    """Check every artifact the manifest lists against its sha256 (``ArtifactError`` naming the first
+    that does not match), not only the ones a model load reads."""
+    for name in manifest.get("artifacts", {}):
+        read_artifact(model_dir, manifest, name)
+
+
 @dataclass
 class ModelBundle:
     """A loaded model directory: its manifest, the ONNX model and, when present, the compact model."""
@@ -71,10 +78,15 @@ class ModelBundle:
         return [str(f) for f in self.manifest["feature_order"]]
 
 
-def load_model_dir(model_dir: str | Path, *, verify: bool = True, threads: int = 1) -> ModelBundle:
-    """Load ``model.onnx`` (and ``model.compact.json`` when listed), verifying every sha256."""
+def load_model_dir(
+    model_dir: str | Path, *, verify: bool = True, threads: int = 1, verify_all: bool = False
+) -> ModelBundle:
+    """Load ``model.onnx`` (and ``model.compact.json`` when listed), verifying their sha256; with
+    ``verify_all`` every other listed artifact too (what the evaluate step and the registry need)."""
     path = Path(model_dir)
     manifest = read_manifest(path)
+    if verify_all:
+        verify_artifacts(path, manifest)
     pregraph = PreGraph.from_dict(manifest["preprocessing"])
     onnx = OnnxModel(
         read_artifact(path, manifest, "model.onnx", verify=verify),

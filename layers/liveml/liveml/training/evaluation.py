@@ -1,18 +1,24 @@
-"""Holdout metrics, the contract's gates and the champion/challenger gate."""
+"""The contract's gates and the champion/challenger gate (numpy only: the evaluate step runs it).
+
+The metrics themselves live in ``liveml.training.metrics``; they are re-exported here.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-from sklearn import metrics as skm
-
 from liveml.training.errors import ModelPerformanceError
+from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics, score
 
-#: the metric the search optimises and the champion/challenger gate compares (higher is better)
-PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "roc_auc", "regression": "r2"}
+__all__ = [
+    "GATES",
+    "PRIMARY_METRIC",
+    "champion_gate",
+    "check_gates",
+    "holdout_metrics",
+    "raise_on_failures",
+    "score",
+]
 
 #: gate field on the contract → (metric, direction)
 GATES: dict[str, tuple[str, str]] = {
@@ -22,56 +28,6 @@ GATES: dict[str, tuple[str, str]] = {
     "max_rmse": ("rmse", "max"),
     "min_r2": ("r2", "min"),
 }
-
-
-def score(task: str, y: npt.NDArray[Any], outputs: npt.NDArray[np.float64]) -> float:
-    """The primary metric for one fold or the holdout (y: class indices or values)."""
-    if task == "regression":
-        return float(skm.r2_score(y, outputs))
-    if task == "binary":
-        return float(skm.roc_auc_score(y, outputs[:, 1]))
-    return float(
-        skm.roc_auc_score(y, outputs, multi_class="ovr", average="macro", labels=range(outputs.shape[1]))
-    )
-
-
-def holdout_metrics(task: str, y: npt.NDArray[Any], outputs: npt.NDArray[np.float64]) -> dict[str, Any]:
-    """All holdout metrics of the issue; NaN-free (a metric that cannot be computed is ``None``)."""
-    if task == "regression":
-        return {
-            "rmse": float(math.sqrt(skm.mean_squared_error(y, outputs))),
-            "mae": float(skm.mean_absolute_error(y, outputs)),
-            "r2": float(skm.r2_score(y, outputs)),
-            "n": len(y),
-        }
-    k = outputs.shape[1]
-    labels = list(range(k))
-    pred = outputs.argmax(axis=1)
-    onehot = np.eye(k)[y]
-    out: dict[str, Any] = {
-        "accuracy": float(skm.accuracy_score(y, pred)),
-        "balanced_accuracy": float(skm.balanced_accuracy_score(y, pred)),
-        "f1": float(
-            skm.f1_score(y, pred, average="binary" if k == 2 else "macro", labels=labels, zero_division=0)
-        ),
-        "log_loss": float(skm.log_loss(y, outputs, labels=labels)),
-        # Multiclass Brier: mean over rows of the summed squared error, halved to match binary's scale.
-        "brier": float(skm.brier_score_loss(y, outputs[:, 1]))
-        if k == 2
-        else float(np.mean(np.sum((outputs - onehot) ** 2, axis=1)) / 2.0),
-        "confusion_matrix": skm.confusion_matrix(y, pred, labels=labels).tolist(),
-        "n": len(y),
-    }
-    try:
-        out["roc_auc"] = score(task, y, outputs)
-        out["pr_auc"] = (
-            float(skm.average_precision_score(y, outputs[:, 1]))
-            if k == 2
-            else float(skm.average_precision_score(onehot, outputs, average="macro"))
-        )
-    except ValueError:  # a class absent from the holdout
-        out["roc_auc"] = out["pr_auc"] = None
-    return out
 
 
 def check_gates(gates: Any, metrics: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,17 +17,10 @@ from sklearn.pipeline import Pipeline
 from liveml.features import frame_columns
 from liveml.inference import COMPACT_FORMAT, COMPACT_VERSION, CompactModel, OnnxModel, PreGraph
 from liveml.training.errors import ExportError
-
-#: probabilities must match scikit-learn within this, absolutely.
-PARITY_TOLERANCE = 1e-5
-#: regression values within this times max(1, |value|): ONNX computes in float32 (~7 significant
-#: digits), and a linear model's dot product over scaled features loses about one more digit, so an
-#: absolute bound would depend on the target's unit.
-REGRESSION_RTOL = 1e-4
-
-
-def tolerance(task: str) -> float:
-    return REGRESSION_RTOL if task == "regression" else PARITY_TOLERANCE
+from liveml.training.parity import PARITY_TOLERANCE as PARITY_TOLERANCE
+from liveml.training.parity import REGRESSION_RTOL as REGRESSION_RTOL
+from liveml.training.parity import max_abs_diff as max_abs_diff
+from liveml.training.parity import tolerance as tolerance
 
 
 def fitted_pregraph(pipeline: Pipeline) -> PreGraph:
@@ -86,19 +79,6 @@ def _restore_input_names(onx: Any, wanted: list[str]) -> None:
             for i, name in enumerate(node.input):
                 if name == old:
                     node.input[i] = want
-
-
-def max_abs_diff(a: npt.NDArray[Any], b: npt.NDArray[Any], task: str) -> float:
-    """The parity figure: absolute for probabilities, relative to max(1, |b|) for regression values."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ExportError(f"output shapes differ: {a.shape} vs {b.shape}")
-    if a.size == 0:
-        return 0.0
-    diff = np.abs(a - b)
-    if task == "regression":
-        diff = diff / np.maximum(1.0, np.abs(b))
-    return float(np.max(diff))
 
 
 def check_onnx_parity(

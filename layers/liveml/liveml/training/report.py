@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from liveml.training.search import TrialRecord
+from liveml.training import metrics as m
 
 
 def _png(fig: Any) -> str:
@@ -28,45 +28,52 @@ def plots(
     y: npt.NDArray[Any],
     outputs: npt.NDArray[np.float64],
     classes: list[str] | None,
-    trials: list[TrialRecord],
+    trials: list[dict[str, Any]],
     importances: list[tuple[str, float]],
 ) -> dict[str, str]:
-    """Title → base64 PNG."""
+    """Title → base64 PNG. Curves come from ``liveml.training.metrics`` (numpy), so this runs in the
+    evaluate function, which has matplotlib and ONNX Runtime but no scikit-learn."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display on Lambda or CI
     import matplotlib.pyplot as plt
-    from sklearn.calibration import calibration_curve
-    from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
 
     out: dict[str, str] = {}
     if task != "regression" and classes is not None:
         k = outputs.shape[1]
-        shown = [1] if k == 2 else list(range(k))
-        for title, display in (
-            ("ROC curve", RocCurveDisplay),
-            ("Precision-recall curve", PrecisionRecallDisplay),
-        ):
-            fig, ax = plt.subplots(figsize=(5, 4))
-            for c in shown:
-                if len(np.unique(y == c)) == 2:
-                    display.from_predictions(y == c, outputs[:, c], ax=ax, name=classes[c])
-            ax.set_title(title)
-            out[title] = _png(fig)
+        shown = [c for c in ([1] if k == 2 else range(k)) if len(np.unique(y == c)) == 2]
         fig, ax = plt.subplots(figsize=(5, 4))
         for c in shown:
-            if len(np.unique(y == c)) == 2:
-                frac, mean = calibration_curve(y == c, outputs[:, c], n_bins=10, strategy="quantile")
-                ax.plot(mean, frac, marker="o", label=classes[c])
+            fpr, tpr = m.roc_curve(y == c, outputs[:, c])
+            ax.plot(fpr, tpr, label=f"{classes[c]} (AUC {m.roc_auc_binary(y == c, outputs[:, c]):.3f})")
+        ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
+        ax.legend(loc="lower right")
+        out["ROC curve"] = _png(fig)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        for c in shown:
+            precision, recall, _ = m.precision_recall_curve(y == c, outputs[:, c])
+            ap = m.average_precision_binary(y == c, outputs[:, c])
+            ax.step(recall, precision, where="post", label=f"{classes[c]} (AP {ap:.3f})")
+        ax.set(xlabel="recall", ylabel="precision", title="Precision-recall curve")
+        ax.legend(loc="lower left")
+        out["Precision-recall curve"] = _png(fig)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        for c in shown:
+            frac, mean = m.calibration_curve(y == c, outputs[:, c], n_bins=10)
+            ax.plot(mean, frac, marker="o", label=classes[c])
         ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
         ax.set(xlabel="predicted probability", ylabel="observed frequency", title="Calibration")
         ax.legend()
         out["Calibration"] = _png(fig)
+        cm = m.confusion_matrix(y, outputs.argmax(axis=1), k)
         fig, ax = plt.subplots(figsize=(5, 4))
-        ConfusionMatrixDisplay.from_predictions(
-            y, outputs.argmax(axis=1), labels=list(range(k)), display_labels=classes, ax=ax, colorbar=False
-        )
-        ax.set_title("Confusion matrix (holdout)")
+        ax.imshow(cm, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, str(v), ha="center", va="center", color="black")
+        ax.set_xticks(range(k), classes)
+        ax.set_yticks(range(k), classes)
+        ax.set(xlabel="predicted", ylabel="actual", title="Confusion matrix (holdout)")
         out["Confusion matrix"] = _png(fig)
     else:
         fig, ax = plt.subplots(figsize=(5, 4))
@@ -76,10 +83,10 @@ def plots(
         ax.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual (holdout)")
         out["Predicted vs actual"] = _png(fig)
     fig, ax = plt.subplots(figsize=(6, 4))
-    done = [t for t in trials if t.value is not None and t.state == "COMPLETE"]
+    done = [t for t in trials if t.get("value") is not None and t.get("state") == "COMPLETE"]
     if done:
-        xs = [t.number for t in done]
-        vals = [float(t.value or 0.0) for t in done]
+        xs = [int(t["number"]) for t in done]
+        vals = [float(t["value"]) for t in done]
         ax.scatter(xs, vals, s=12, label="trial")
         ax.step(xs, np.maximum.accumulate(vals), where="post", color="C1", label="best so far")
         ax.legend()

@@ -1,4 +1,7 @@
-"""``train_model``: data frame + contract in, a complete model directory out (or nothing at all)."""
+"""Training in two phases: ``fit_and_export`` (scikit-learn side: search, refit, export, write the
+model directory) and ``liveml.training.evaluate`` (ONNX Runtime side); ``train_model`` runs both
+into one directory, as ``liveml train`` always has. No ONNX Runtime or matplotlib is imported here,
+so the Train Lambda need not carry them."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,31 +26,40 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 import liveml
 from liveml.contract import Contract
 from liveml.features import pregraph_spec, strongest_numeric
-from liveml.inference import MANIFEST_FORMAT_VERSION, load_model_dir, sha256_bytes
+from liveml.inference import MANIFEST_FORMAT_VERSION, sha256_bytes
 from liveml.inference.onnx_model import predictions_from_outputs
 from liveml.training import report as reporting
-from liveml.training.errors import ExportError, TrainingError
-from liveml.training.evaluation import (
-    PRIMARY_METRIC,
-    champion_gate,
-    check_gates,
-    holdout_metrics,
-    raise_on_failures,
-    score,
-)
+from liveml.training.errors import TrainingError
+from liveml.training.evaluate import HOLDOUT_ROWS, evaluate_model_dir
 from liveml.training.export import (
     check_compact_parity,
-    check_onnx_parity,
     graph_inputs,
     sklearn_outputs,
     to_compact,
     to_onnx,
-    tolerance,
 )
+from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics
+from liveml.training.parity import tolerance
 from liveml.training.search import SearchResult, TrialEvent, make_pipeline, search
 
 REFERENCE_SAMPLE_ROWS = 2000
 GOLDEN_REQUESTS = 5
+
+
+@dataclass
+class FitResult:
+    """What ``fit_and_export`` wrote: an exported, not yet evaluated model directory. ``metrics``
+    are scikit-learn's on the holdout (the evaluation recomputes them from the ONNX outputs)."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    family: str
+    params: dict[str, Any]
+    cv_score: float
+    trials: int
+    seconds: float
+    compact_parity: float | None
 
 
 @dataclass
@@ -107,28 +120,26 @@ def _write(path: Path, data: bytes | str) -> None:
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def _champion_score(
-    champion_dir: str | Path, df: pd.DataFrame, y: npt.NDArray[Any], task: str, classes: list[str] | None
-) -> float:
-    bundle = load_model_dir(champion_dir)
-    if bundle.task != task or (classes is not None and bundle.classes != classes):
-        raise TrainingError(
-            f"champion {champion_dir} is a {bundle.task} model with classes {bundle.classes}: "
-            "it cannot be compared with this one"
-        )
-    names = [*bundle.onnx.pregraph.feature_names]
-    if bundle.onnx.pregraph.event_time:
-        names.append(bundle.onnx.pregraph.event_time)
-    missing = [n for n in names if n not in df.columns]
-    if missing:
-        raise TrainingError(f"champion {champion_dir} needs columns this data lacks: {missing}")
-    from liveml.features import frame_columns
-
-    inputs = bundle.onnx.pregraph.transform_columns(frame_columns(df, names), n_rows=len(df))
-    return score(task, y, bundle.onnx.run_inputs(inputs))
+@contextmanager
+def _staged(out: Path, overwrite: bool) -> Iterator[Path]:
+    """A temporary sibling of ``out`` that replaces it only if the block succeeds, so a failure
+    never leaves a model directory (or a half-written one) behind."""
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise TrainingError(f"{out} exists and is not empty (pass overwrite=True / --force to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
-def train_model(
+def fit_and_export(
     df: pd.DataFrame,
     contract: Contract,
     out_dir: str | Path,
@@ -136,7 +147,6 @@ def train_model(
     trials: int = 30,
     time_budget_s: float = 300.0,
     seed: int = 0,
-    champion_dir: str | Path | None = None,
     progress: Callable[[TrialEvent], None] | None = None,
     data_sha256: str | None = None,
     folds: int = 5,
@@ -144,17 +154,45 @@ def train_model(
     families: list[str] | None = None,
     validate: bool = True,
     overwrite: bool = False,
-) -> TrainResult:
-    """Validate, search, refit, gate, export and document one model into ``out_dir``.
-
-    Everything is written into a temporary sibling directory that is renamed to ``out_dir`` only
-    when every step passed, so a failure (``DataQualityError``, ``ModelPerformanceError``,
-    ``ExportError``, ...) never leaves a model directory behind.
-    """
-    started = time.monotonic()
+) -> FitResult:
+    """Validate, search, refit and export one model into ``out_dir``: the first phase, needing
+    scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib. The directory is complete
+    except for what ``evaluate_model_dir`` adds (``report.html``, the ONNX-scored metrics and gates)."""
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise TrainingError(f"{out} exists and is not empty (pass overwrite=True / --force to replace it)")
+    with _staged(out, overwrite) as tmp:
+        fit = _fit_into(
+            tmp,
+            df,
+            contract,
+            trials,
+            time_budget_s,
+            seed,
+            progress,
+            data_sha256,
+            folds,
+            holdout_fraction,
+            families,
+            validate,
+        )
+    fit.out_dir = out
+    return fit
+
+
+def _fit_into(
+    tmp: Path,
+    df: pd.DataFrame,
+    contract: Contract,
+    trials: int,
+    time_budget_s: float,
+    seed: int,
+    progress: Callable[[TrialEvent], None] | None,
+    data_sha256: str | None,
+    folds: int,
+    holdout_fraction: float,
+    families: list[str] | None,
+    validate: bool,
+) -> FitResult:
+    started = time.monotonic()
     task = str(contract.task)
     if validate:
         from liveml.data import SOURCE_ATTR, check, conform
@@ -193,56 +231,36 @@ def train_model(
     pipeline = make_pipeline(spec, result.family, result.params, task, seed, inter)
     with threadpool_limits(limits=1):
         pipeline.fit(train, y_train)
-    outputs = sklearn_outputs(pipeline, hold, task)
-    metrics = holdout_metrics(task, y_hold, outputs)
+    expected = sklearn_outputs(pipeline, hold, task)
+    metrics = holdout_metrics(task, y_hold, expected)
 
-    gates = check_gates(contract.gates, metrics)
-    if champion_dir is not None:
-        champ = _champion_score(champion_dir, hold, y_hold, task, classes)
-        gates.append(
-            champion_gate(task, score(task, y_hold, outputs), champ, contract.gates.challenger_margin)
-        )
-    raise_on_failures(gates, metrics)
-
+    # ONNX parity needs ONNX Runtime: evaluate_model_dir checks it against ``expected``, saved below.
     onnx_bytes = to_onnx(pipeline, task)
-    onnx_diff, expected = check_onnx_parity(onnx_bytes, pipeline, hold, task, classes)
     compact = to_compact(pipeline, task, classes)
     compact_diff = check_compact_parity(compact, pipeline, hold, task, expected) if compact else None
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        manifest = _write_model_dir(
-            tmp,
-            contract=contract,
-            pipeline=pipeline,
-            task=task,
-            classes=classes,
-            result=result,
-            metrics=metrics,
-            gates=gates,
-            onnx_bytes=onnx_bytes,
-            compact=compact,
-            onnx_diff=onnx_diff,
-            compact_diff=compact_diff,
-            train=train,
-            hold=hold,
-            y_hold=y_hold,
-            expected=expected,
-            seed=seed,
-            folds=folds,
-            data_sha256=data_sha256,
-            rows=len(df),
-        )
-        tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.replace(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return TrainResult(
-        out,
+    manifest = _write_model_dir(
+        tmp,
+        contract=contract,
+        pipeline=pipeline,
+        task=task,
+        classes=classes,
+        result=result,
+        metrics=metrics,
+        onnx_bytes=onnx_bytes,
+        compact=compact,
+        compact_diff=compact_diff,
+        train=train,
+        hold=hold,
+        y_hold=y_hold,
+        expected=expected,
+        seed=seed,
+        folds=folds,
+        data_sha256=data_sha256,
+        rows=len(df),
+    )
+    return FitResult(
+        tmp,
         manifest,
         metrics,
         result.family,
@@ -250,9 +268,65 @@ def train_model(
         result.cv_score,
         len(result.trials),
         time.monotonic() - started,
-        onnx_diff,
         compact_diff,
-        gates,
+    )
+
+
+def train_model(
+    df: pd.DataFrame,
+    contract: Contract,
+    out_dir: str | Path,
+    *,
+    trials: int = 30,
+    time_budget_s: float = 300.0,
+    seed: int = 0,
+    champion_dir: str | Path | None = None,
+    progress: Callable[[TrialEvent], None] | None = None,
+    data_sha256: str | None = None,
+    folds: int = 5,
+    holdout_fraction: float = 0.2,
+    families: list[str] | None = None,
+    validate: bool = True,
+    overwrite: bool = False,
+) -> TrainResult:
+    """Validate, search, refit, export, evaluate, gate and document one model into ``out_dir``:
+    both phases in one go (``liveml train``).
+
+    Everything is written into a temporary sibling directory that is renamed to ``out_dir`` only
+    when every step passed, so a failure (``DataQualityError``, ``ModelPerformanceError``,
+    ``ExportError``, ...) never leaves a model directory behind.
+    """
+    started = time.monotonic()
+    out = Path(out_dir)
+    with _staged(out, overwrite) as tmp:
+        fit = _fit_into(
+            tmp,
+            df,
+            contract,
+            trials,
+            time_budget_s,
+            seed,
+            progress,
+            data_sha256,
+            folds,
+            holdout_fraction,
+            families,
+            validate,
+        )
+        evaluation = evaluate_model_dir(tmp, champion_dir=champion_dir, contract=contract)
+        evaluation.raise_on_failures()
+    return TrainResult(
+        out,
+        evaluation.manifest,
+        evaluation.metrics,
+        fit.family,
+        fit.params,
+        fit.cv_score,
+        fit.trials,
+        time.monotonic() - started,
+        float(evaluation.parity["onnx_max_abs_diff"]),
+        fit.compact_parity,
+        evaluation.gates,
     )
 
 
@@ -265,10 +339,8 @@ def _write_model_dir(
     classes: list[str] | None,
     result: SearchResult,
     metrics: dict[str, Any],
-    gates: list[dict[str, Any]],
     onnx_bytes: bytes,
     compact: dict[str, Any] | None,
-    onnx_diff: float,
     compact_diff: float | None,
     train: pd.DataFrame,
     hold: pd.DataFrame,
@@ -298,7 +370,15 @@ def _write_model_dir(
     }
     np.savez_compressed(tmp / "holdout_reference.npz", expected=expected, y_true=y_hold, **arrays)
 
-    golden = _golden_requests(pipeline, contract, hold, task, classes, tmp / "model.onnx")
+    # Raw and typed (JSON numbers, strings, ISO datetimes): any model's pre-graph step reads them,
+    # so the evaluate step can score the champion on exactly this holdout.
+    raw_cols = [c.name for c in contract.columns if c.name in hold.columns and c.name != contract.target]
+    _write(
+        tmp / HOLDOUT_ROWS,
+        "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in _raw_rows(hold, raw_cols)),
+    )
+
+    golden = _golden_requests(pipeline, contract, hold, task, classes)
     _write(tmp / "golden_requests.json", json.dumps(golden, indent=1))
 
     importances = reporting.feature_importances(pipeline)
@@ -310,7 +390,7 @@ def _write_model_dir(
         "params": result.params,
         "primary_metric": PRIMARY_METRIC[task],
         "metrics": metrics,
-        "gates": gates,
+        "gates": [],
         "created_at": created,
         "code_version": liveml.__version__,
         "contract": {"name": contract.name, "version": contract.version, "sha256": contract.sha256},
@@ -323,7 +403,7 @@ def _write_model_dir(
             "cv_score": result.cv_score,
         },
         "parity": {
-            "onnx_max_abs_diff": onnx_diff,
+            "onnx_max_abs_diff": None,  # measured by evaluate_model_dir, with ONNX Runtime
             "compact_max_abs_diff": compact_diff,
             "tolerance": tolerance(task),
         },
@@ -331,9 +411,6 @@ def _write_model_dir(
         "feature_importances": importances[:30],
     }
     _write(tmp / "model_card.json", json.dumps(card, indent=1))
-    _write(tmp / "model_card.md", reporting.card_markdown(card))
-    images = reporting.plots(task, y_hold, expected, classes, result.trials, importances)
-    _write(tmp / "report.html", reporting.report_html(card, images, importances))
 
     artifacts = {}
     for path in sorted(tmp.iterdir()):
@@ -357,8 +434,9 @@ def _write_model_dir(
         "primary_metric": PRIMARY_METRIC[task],
         "cv_score": result.cv_score,
         "metrics": metrics,
-        "gates": gates,
+        "gates": [],
         "parity": card["parity"],
+        "evaluation": None,  # set by evaluate_model_dir
         "artifacts": artifacts,
         "created_at": created,
         "code_version": liveml.__version__,
@@ -376,30 +454,18 @@ def _golden_requests(
     hold: pd.DataFrame,
     task: str,
     classes: list[str] | None,
-    onnx_path: Path,
 ) -> dict[str, Any]:
-    """A few holdout rows as raw feature dicts with scikit-learn's answers, replayed through the
-    ONNX runtime's dict path here so the smoke test can trust them."""
+    """A few holdout rows as raw feature dicts with scikit-learn's answers; the evaluation replays
+    them through the ONNX runtime's dict path, so the rollout's smoke test can trust them."""
     rows = hold.head(GOLDEN_REQUESTS)
     names = contract.feature_names + ([contract.event_time] if contract.event_time else [])
     feats = _raw_rows(rows, names)
-    pregraph = pipeline.named_steps["pregraph"].pregraph_
-    as_of = pregraph.reference_time
+    as_of = pipeline.named_steps["pregraph"].pregraph_.reference_time
     expected = sklearn_outputs(pipeline, rows, task)
-    from liveml.inference import OnnxModel
-
-    model = OnnxModel(onnx_path.read_bytes(), pregraph, task=task, classes=classes)
-    got = model.predict_outputs(feats, as_of=as_of)
-    tol = tolerance(task)
-    if not np.allclose(got, expected, atol=tol, rtol=tol):
-        raise ExportError(
-            "golden requests: the runtime's dict path disagrees with scikit-learn "
-            f"(max difference {float(np.max(np.abs(got - expected))):.3g})"
-        )
     preds = predictions_from_outputs(expected, task, classes)
     return {
         "version": 1,
         "as_of": as_of,
-        "tolerance": tol,
+        "tolerance": tolerance(task),
         "requests": [{"features": f, "expected": p.to_dict()} for f, p in zip(feats, preds, strict=True)],
     }

@@ -1,0 +1,251 @@
+"""The second phase of training: evaluate an exported model directory with ONNX Runtime alone.
+
+Imports numpy, ONNX Runtime (when a model loads), matplotlib (for the report) and the contract —
+never scikit-learn, scipy, optuna or pandas — so it runs in the evaluate Lambda, and it scores the
+very ONNX file that will serve. ``fit_and_export`` writes the directory; this completes it:
+
+1. every artifact's sha256 is checked against the manifest (a tampered file is refused);
+2. ONNX parity against scikit-learn's saved holdout outputs, and the golden requests replayed
+   through the runtime's dict path (``ExportError`` when either disagrees);
+3. the holdout metrics from the ONNX outputs, the contract's gates and, given a champion's model
+   directory, the champion/challenger gate on *this* run's raw holdout rows (``holdout_rows.jsonl``);
+4. ``report.html`` with its plots and the final model card are written, and the manifest is
+   re-sealed (metrics, gates, parity, evaluation, artifacts with their sha256) — last.
+
+A failed gate does not raise here: the report is still worth writing (the failure notification
+links it). Call ``Evaluation.raise_on_failures()`` afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from liveml.contract import Contract
+from liveml.inference import (
+    ModelBundle,
+    load_holdout_reference,
+    load_model_dir,
+    read_artifact,
+    sha256_bytes,
+)
+from liveml.training import report as reporting
+from liveml.training.errors import ExportError, TrainingError
+from liveml.training.evaluation import champion_gate, check_gates, raise_on_failures
+from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics, score
+from liveml.training.parity import max_abs_diff, row_diffs, tolerance
+
+MANIFEST = "manifest.json"
+HOLDOUT_ROWS = "holdout_rows.jsonl"
+#: what evaluation (re)writes; the manifest always last, so a reader never sees it point at
+#: files that are not there yet.
+EVALUATED_FILES = ("model_card.json", "model_card.md", "report.html")
+
+
+@dataclass
+class Evaluation:
+    """What evaluating one model directory found."""
+
+    model_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    gates: list[dict[str, Any]]
+    parity: dict[str, Any]
+    champion: dict[str, Any] | None
+    #: files (re)written in the model directory, in the order they must be published
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(g["passed"] for g in self.gates)
+
+    def raise_on_failures(self) -> None:
+        """``ModelPerformanceError`` naming each failed gate's metric, threshold and value."""
+        raise_on_failures(self.gates, self.metrics)
+
+    def summary(self) -> dict[str, Any]:
+        """Small and JSON-safe: what the state machine passes on and the registry records."""
+        task = str(self.manifest["task"])
+        return {
+            "passed": self.passed,
+            "primary_metric": PRIMARY_METRIC[task],
+            "metrics": {k: v for k, v in self.metrics.items() if k != "confusion_matrix"},
+            "parity": self.parity,
+            "gates": [
+                {k: g[k] for k in ("gate", "metric", "threshold", "value", "passed")} for g in self.gates
+            ],
+            "champion": self.champion,
+        }
+
+
+def read_holdout_rows(model_dir: str | Path) -> list[dict[str, Any]]:
+    path = Path(model_dir) / HOLDOUT_ROWS
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _truth(model_dir: Path) -> npt.NDArray[Any]:
+    with np.load(model_dir / "holdout_reference.npz", allow_pickle=False) as npz:
+        return np.asarray(npz["y_true"])
+
+
+def check_parity(bundle: ModelBundle) -> tuple[float, npt.NDArray[np.float64]]:
+    """ONNX Runtime's outputs on the saved holdout inputs, checked against scikit-learn's."""
+    task = bundle.task
+    inputs, expected = load_holdout_reference(bundle.path)
+    got = bundle.onnx.run_inputs(inputs)
+    rows = row_diffs(got, expected, task)
+    tol = tolerance(task)
+    diff = float(rows.max()) if rows.size else 0.0
+    if not diff <= tol:
+        raise ExportError(
+            f"ONNX does not reproduce scikit-learn: max difference {diff:.3g} > {tol:g} "
+            f"on {int(np.sum(rows > tol))} of {len(rows)} holdout rows ({bundle.manifest.get('family')})"
+        )
+    return diff, got
+
+
+def check_golden(bundle: ModelBundle) -> int:
+    """Replay the golden requests through the dict path the API uses; returns how many."""
+    golden = json.loads(read_artifact(bundle.path, bundle.manifest, "golden_requests.json"))
+    requests = golden["requests"]
+    if not requests:
+        return 0
+    got = bundle.onnx.predict_outputs([r["features"] for r in requests], as_of=golden["as_of"])
+    if bundle.task == "regression":
+        expected = np.array([r["expected"]["value"] for r in requests], dtype=np.float64)
+    else:
+        classes = bundle.classes or []
+        expected = np.array(
+            [[r["expected"]["probabilities"][c] for c in classes] for r in requests], dtype=np.float64
+        )
+    diff = max_abs_diff(got, expected, bundle.task)
+    if not diff <= float(golden["tolerance"]):
+        raise ExportError(
+            "golden requests: the runtime's dict path disagrees with scikit-learn "
+            f"(max difference {diff:.3g})"
+        )
+    return len(requests)
+
+
+def champion_outputs(
+    champion: ModelBundle,
+    rows: list[dict[str, Any]],
+    *,
+    task: str,
+    classes: list[str] | None,
+    as_of: float | None,
+) -> npt.NDArray[np.float64]:
+    """The champion's outputs on this run's raw holdout rows, through its own pre-graph step."""
+    if champion.task != task or (classes is not None and champion.classes != classes):
+        raise TrainingError(
+            f"champion {champion.path} is a {champion.task} model with classes {champion.classes}: "
+            "it cannot be compared with this one"
+        )
+    needed = [*champion.onnx.pregraph.feature_names]
+    have = set(rows[0]) if rows else set()
+    missing = [n for n in needed if n not in have]
+    if missing:
+        raise TrainingError(f"champion {champion.path} needs columns this data lacks: {missing}")
+    # Ages are measured to this holdout's reference time, the same "now" the challenger saw.
+    return champion.onnx.run_inputs(champion.onnx.pregraph.transform_rows(rows, as_of=as_of))
+
+
+def evaluate_model_dir(
+    model_dir: str | Path,
+    *,
+    champion_dir: str | Path | None = None,
+    contract: Contract | None = None,
+    margin: float | None = None,
+    champion_label: str | None = None,
+) -> Evaluation:
+    """Verify, score, gate and document ``model_dir`` in place (see the module's docstring).
+
+    ``contract`` defaults to the directory's ``contract.yaml`` (its gates apply); ``margin`` to the
+    contract's ``challenger_margin``; ``champion_label`` (say, the registry version) is recorded.
+    """
+    path = Path(model_dir)
+    bundle = load_model_dir(path, verify_all=True)
+    manifest = bundle.manifest
+    task, classes = bundle.task, bundle.classes
+    if contract is None:
+        contract = Contract.from_yaml(
+            read_artifact(path, manifest, "contract.yaml").decode(), source=str(path)
+        )
+
+    onnx_diff, outputs = check_parity(bundle)
+    golden = check_golden(bundle)
+    y = _truth(path)
+    metrics = holdout_metrics(task, y, outputs)
+    gates = check_gates(contract.gates, metrics)
+
+    champion: dict[str, Any] | None = None
+    if champion_dir is not None:
+        champ = load_model_dir(champion_dir)
+        rows = read_holdout_rows(path)
+        as_of = bundle.onnx.pregraph.reference_time
+        champ_score = score(task, y, champion_outputs(champ, rows, task=task, classes=classes, as_of=as_of))
+        margin = float(contract.gates.challenger_margin if margin is None else margin)
+        gate = champion_gate(task, score(task, y, outputs), champ_score, margin)
+        gates.append(gate)
+        champion = {
+            "version": champion_label,
+            "model_dir": str(champion_dir),
+            "family": champ.manifest.get("family"),
+            "created_at": champ.manifest.get("created_at"),
+            "champion_score": champ_score,
+            "challenger_score": gate["value"],
+            "margin": margin,
+            "passed": gate["passed"],
+        }
+
+    parity = dict(manifest.get("parity") or {})
+    parity.update({"onnx_max_abs_diff": onnx_diff, "tolerance": tolerance(task), "golden_requests": golden})
+    written = _write_evaluation(path, manifest, metrics, gates, parity, champion, y, outputs)
+    return Evaluation(path, manifest, metrics, gates, parity, champion, written)
+
+
+def _write_evaluation(
+    path: Path,
+    manifest: dict[str, Any],
+    metrics: dict[str, Any],
+    gates: list[dict[str, Any]],
+    parity: dict[str, Any],
+    champion: dict[str, Any] | None,
+    y: npt.NDArray[Any],
+    outputs: npt.NDArray[np.float64],
+) -> list[str]:
+    task = str(manifest["task"])
+    card: dict[str, Any] = json.loads(read_artifact(path, manifest, "model_card.json"))
+    card.update({"metrics": metrics, "gates": gates, "parity": parity, "champion": champion})
+    trials = json.loads(read_artifact(path, manifest, "trials.json"))
+    importances = [(str(n), float(v)) for n, v in card.get("feature_importances", [])]
+    images = reporting.plots(task, y, outputs, manifest.get("classes"), trials, importances)
+    (path / "model_card.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
+    (path / "model_card.md").write_text(reporting.card_markdown(card), encoding="utf-8")
+    (path / "report.html").write_text(reporting.report_html(card, images, importances), encoding="utf-8")
+
+    artifacts = {}
+    for file in sorted(p for p in path.iterdir() if p.is_file() and p.name != MANIFEST):
+        data = file.read_bytes()
+        artifacts[file.name] = {"path": file.name, "sha256": sha256_bytes(data), "bytes": len(data)}
+    manifest.update(
+        {
+            "metrics": metrics,
+            "gates": gates,
+            "parity": parity,
+            "artifacts": artifacts,
+            "evaluation": {
+                "evaluated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                "champion": champion,
+            },
+        }
+    )
+    (path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return [*EVALUATED_FILES, MANIFEST]
