@@ -124,7 +124,8 @@ def state_timings(arn: str, *, sfn: Any = None) -> list[StateTiming]:
             timings.append(
                 StateTiming(name=event["stateEnteredEventDetails"]["name"], status="running", started=at)
             )
-        elif "stateExitedEventDetails" in event and timings:
+        elif "stateExitedEventDetails" in event and timings and timings[-1].status == "running":
+            # A caught failure also exits its state: only a state still running succeeded.
             timings[-1].status, timings[-1].ended = "succeeded", at
         elif event["type"].endswith(("Failed", "TimedOut")) and timings and timings[-1].ended is None:
             timings[-1].status, timings[-1].ended = "failed", at
