@@ -1,0 +1,93 @@
+"""Train: search, refit and export a model from the validated dataset version, into S3.
+
+The first phase of training only (``liveml.training.fit_and_export``): the Train function carries
+scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib (Lambda's 250 MB), so ONNX
+parity, metrics, gates and the report are the Evaluate step's. The model directory goes to
+``runs/<model>/<run id>/model/``; only its URI and a small summary pass on.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from liveml.aws.s3 import get_bytes, upload_dir
+from liveml.contract import Contract
+from liveml.pipeline.errors import PipelineError
+from liveml.pipeline.settings import PipelineSettings
+from liveml.pipeline.steps.runs import RunState
+
+#: Seconds kept back from the function's remaining time for the refit, export and upload after the
+#: search: a budget that eats them all would time out with nothing to show.
+RESERVE_S = 120.0
+MIN_SEARCH_S = 10.0
+#: holdout metrics small enough for the state (no confusion matrix)
+SUMMARY_METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "log_loss",
+    "rmse",
+    "mae",
+    "r2",
+)
+
+
+def search_budget(settings: PipelineSettings, remaining_s: float | None) -> float:
+    """The settings' time budget, capped by what the invocation has left (minus ``RESERVE_S``)."""
+    if remaining_s is None:
+        return float(settings.time_budget_s)
+    return max(MIN_SEARCH_S, min(float(settings.time_budget_s), remaining_s - RESERVE_S))
+
+
+def train_step(
+    state: RunState,
+    validation: dict[str, Any],
+    *,
+    remaining_s: float | None = None,
+    artifacts_bucket: str | None = None,
+    workdir: Path | None = None,
+    s3: Any = None,
+) -> dict[str, Any]:
+    """Train the run's model and upload its directory; returns ``{"model_uri", "family", "cv_score",
+    "trials", "seconds", "metrics"}``."""
+    from liveml.data import read_dataset  # pandas: only the functions that train load it
+    from liveml.training import fit_and_export
+
+    settings = PipelineSettings.model_validate(validation["settings"])
+    contract_uri = validation["contract_uri"]
+    contract = Contract.from_yaml(get_bytes(contract_uri, s3=s3).decode(), source=contract_uri)
+    if contract.sha256 != validation["contract_sha256"]:
+        # The contract was replaced between Validate and Train: the data was not checked against it.
+        raise PipelineError(
+            f"{contract_uri} changed since this run validated the data "
+            f"(sha256 {contract.sha256[:12]} != {validation['contract_sha256'][:12]}): upload the data again"
+        )
+    dataset = validation["dataset"]
+    raw = get_bytes(state.dataset_uri, version_id=state.version_id, s3=s3)
+    df = read_dataset(raw, name=state.key, contract=contract)
+
+    model_uri = state.run_uri("model/", artifacts_bucket=artifacts_bucket)
+    with tempfile.TemporaryDirectory(prefix="liveml-train-", dir=workdir) as tmp:
+        fit = fit_and_export(
+            df,
+            contract,
+            Path(tmp) / "model",
+            trials=settings.trials,
+            time_budget_s=search_budget(settings, remaining_s),
+            seed=settings.seed,
+            folds=settings.cv_folds,
+            data_sha256=dataset.get("sha256"),
+        )
+        upload_dir(fit.out_dir, model_uri, s3=s3)
+    return {
+        "model_uri": model_uri,
+        "family": fit.family,
+        "cv_score": fit.cv_score,
+        "trials": fit.trials,
+        "seconds": round(fit.seconds, 2),
+        "metrics": {k: fit.metrics[k] for k in SUMMARY_METRICS if k in fit.metrics},
+    }

@@ -1,0 +1,192 @@
+"""Train and Evaluate steps end to end against S3.
+
+moto stands in for S3 because these are unit tests (no network); the real pipeline runs on
+LocalStack in the integration suite. Budgets are tiny (3 trials, 20 s) and each dataset is trained
+once per module, so the whole file stays well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from liveml.contract import Contract
+from liveml.data.synth import generate_players, player_contract
+from liveml.inference import ArtifactError
+from liveml.pipeline.settings import PipelineSettings
+from liveml.pipeline.steps.evaluate import evaluate_step
+from liveml.pipeline.steps.register import verified_artifacts
+from liveml.pipeline.steps.runs import RunState
+from liveml.pipeline.steps.train import train_step
+from liveml.registry import Artifact, Registry
+from liveml.training import ModelPerformanceError
+
+DATA, ARTIFACTS, MODEL = "liveml-data", "liveml-artifacts", "churn"
+
+
+@dataclass
+class Run:
+    state: RunState
+    validation: dict[str, Any]
+    training: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[Any]:
+    mp = pytest.MonkeyPatch()
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }.items():
+        mp.setenv(name, value)
+    mp.delenv("AWS_ENDPOINT_URL", raising=False)
+    mp.delenv("LIVEML_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in (DATA, ARTIFACTS):
+            client.create_bucket(Bucket=bucket)
+            client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        yield client
+    mp.undo()
+
+
+def _train(s3: Any, run_id: str, contract: Contract) -> Run:
+    """What Validate would have recorded, then the Train step itself."""
+    buf = io.StringIO()
+    generate_players(1500, seed=5).to_csv(buf, index=False)
+    key = f"datasets/{MODEL}/players-{run_id}.csv"
+    version = s3.put_object(Bucket=DATA, Key=key, Body=buf.getvalue().encode())["VersionId"]
+    contract_key = f"datasets/{MODEL}/contract-{run_id}.yaml"
+    s3.put_object(Bucket=DATA, Key=contract_key, Body=contract.to_yaml().encode())
+    state = RunState(bucket=DATA, key=key, version_id=version, model=MODEL, run_id=run_id)
+    settings = PipelineSettings(trials=3, time_budget_s=20, cv_folds=3, seed=0)
+    validation = {
+        "dataset": {"s3_uri": state.dataset_uri, "version_id": version, "sha256": "0" * 64},
+        "settings": settings.model_dump(mode="json"),
+        "contract_uri": f"s3://{DATA}/{contract_key}",
+        "contract_sha256": contract.sha256,
+    }
+    training = train_step(state, validation, artifacts_bucket=ARTIFACTS, s3=s3)
+    return Run(state, validation, training)
+
+
+@pytest.fixture(scope="module")
+def run(s3: Any) -> Run:
+    return _train(s3, "run-ok", player_contract("binary"))
+
+
+def _evaluate(run: Run, s3: Any, **kwargs: Any) -> dict[str, Any]:
+    return evaluate_step(run.state, run.training, artifacts_bucket=ARTIFACTS, s3=s3, **kwargs)
+
+
+def test_train_returns_a_small_summary_and_an_unevaluated_model_dir(run: Run, s3: Any) -> None:
+    t = run.training
+    assert t["model_uri"] == f"s3://{ARTIFACTS}/runs/{MODEL}/run-ok/model/"
+    assert set(t) == {"model_uri", "family", "cv_score", "trials", "seconds", "metrics"}
+    assert 1 <= t["trials"] <= 3 and 0.5 < t["metrics"]["roc_auc"] <= 1.0
+    assert len(json.dumps(t)) < 2000  # a state summary, not data
+    manifest = json.loads(
+        s3.get_object(Bucket=ARTIFACTS, Key=f"runs/{MODEL}/run-ok/model/manifest.json")["Body"].read()
+    )
+    assert "holdout_rows.jsonl" in manifest["artifacts"] and "report.html" not in manifest["artifacts"]
+
+
+def test_evaluate_passes_writes_report_and_keeps_the_manifest_true(run: Run, s3: Any) -> None:
+    ev = _evaluate(run, s3, champion_uri=None)
+    assert ev["passed"] is True and ev["champion"] is None
+    assert ev["parity"]["onnx_max_abs_diff"] <= ev["parity"]["tolerance"]
+    assert ev["parity"]["golden_requests"] == 5
+    # The ONNX-scored metric agrees with scikit-learn's from the Train step (parity ~1e-7).
+    assert abs(ev["metrics"]["roc_auc"] - run.training["metrics"]["roc_auc"]) < 1e-4
+    # What Register will do: every artifact, report included, re-hashed from S3 against the manifest.
+    manifest, artifacts = verified_artifacts(run.training["model_uri"])
+    assert "report.html" in artifacts and manifest["evaluation"]["evaluated_at"]
+    report = s3.get_object(Bucket=ARTIFACTS, Key=f"runs/{MODEL}/run-ok/model/report.html")["Body"].read()
+    for title in (
+        b"ROC curve",
+        b"Precision-recall curve",
+        b"Calibration",
+        b"Confusion matrix",
+        b"Optimisation history",
+        b"Feature importances",
+    ):
+        assert title in report
+    stored = json.loads(
+        s3.get_object(Bucket=ARTIFACTS, Key=f"runs/{MODEL}/run-ok/evaluation.json")["Body"].read()
+    )
+    assert stored["passed"] is True and stored["report_uri"] == ev["report_uri"]
+
+
+def test_champion_is_scored_on_this_runs_holdout(run: Run, s3: Any) -> None:
+    # The champion: a copy of this very model under another run; same model, so same score.
+    src = f"runs/{MODEL}/run-ok/model/"
+    for obj in s3.list_objects_v2(Bucket=ARTIFACTS, Prefix=src)["Contents"]:
+        key = obj["Key"].replace("run-ok", "run-champ")
+        s3.copy_object(Bucket=ARTIFACTS, Key=key, CopySource={"Bucket": ARTIFACTS, "Key": obj["Key"]})
+    champion_uri = f"s3://{ARTIFACTS}/runs/{MODEL}/run-champ/model/"
+    ev = _evaluate(run, s3, champion_uri=champion_uri)
+    champ = ev["champion"]
+    assert champ["model_dir"] == champion_uri and champ["passed"] is True and champ["margin"] == 0.0
+    assert champ["champion_score"] == pytest.approx(champ["challenger_score"], abs=1e-12)
+    assert [g["gate"] for g in ev["gates"]][-1] == "champion"
+
+    # The same through the registry's port: the production version's manifest URI and sha256.
+    manifest_uri = champion_uri + "manifest.json"
+    manifest_key = f"runs/{MODEL}/run-champ/model/manifest.json"
+    sha = hashlib.sha256(s3.get_object(Bucket=ARTIFACTS, Key=manifest_key)["Body"].read()).hexdigest()
+
+    class FakeRegistry:
+        def production(self, model: str) -> Any:
+            assert model == MODEL
+            art = Artifact(uri=manifest_uri, sha256=sha, size_bytes=1)
+            return type("Version", (), {"version": 7, "artifacts": {"manifest.json": art}})()
+
+    ev = _evaluate(run, s3, registry=cast(Registry, FakeRegistry()))
+    assert ev["champion"]["version"] == "7" and ev["champion"]["passed"] is True
+
+
+def test_tampered_artifact_is_refused(run: Run, s3: Any) -> None:
+    key = f"runs/{MODEL}/run-ok/model/model.onnx"
+    original = s3.get_object(Bucket=ARTIFACTS, Key=key)["Body"].read()
+    s3.put_object(Bucket=ARTIFACTS, Key=key, Body=original + b"\0")
+    try:
+        with pytest.raises(ArtifactError, match="sha256"):
+            _evaluate(run, s3, champion_uri=None)
+    finally:
+        s3.put_object(Bucket=ARTIFACTS, Key=key, Body=original)
+
+
+def test_gate_failure_raises_with_the_numbers(s3: Any) -> None:
+    base = player_contract("binary")
+    strict = base.model_copy(update={"gates": base.gates.model_copy(update={"min_roc_auc": 0.99})})
+    run = _train(s3, "run-strict", strict)
+    with pytest.raises(
+        ModelPerformanceError, match=r"roc_auc 0\.\d{4} fails min_roc_auc \(>= 0\.99\)"
+    ) as info:
+        _evaluate(run, s3, champion_uri=None)
+    failure = info.value.failures[0]
+    assert failure["metric"] == "roc_auc" and failure["threshold"] == 0.99 and failure["value"] < 0.99
+    # The report and evaluation.json are written anyway: the failure notification links them.
+    stored = json.loads(
+        s3.get_object(Bucket=ARTIFACTS, Key=f"runs/{MODEL}/run-strict/evaluation.json")["Body"].read()
+    )
+    assert stored["passed"] is False
+    s3.head_object(Bucket=ARTIFACTS, Key=f"runs/{MODEL}/run-strict/model/report.html")
+
+
+def test_changed_contract_is_refused(run: Run, s3: Any, tmp_path: Path) -> None:
+    from liveml.pipeline.errors import PipelineError
+
+    validation = {**run.validation, "contract_sha256": "f" * 64}
+    with pytest.raises(PipelineError, match="changed since"):
+        train_step(run.state, validation, artifacts_bucket=ARTIFACTS, s3=s3, workdir=tmp_path)
