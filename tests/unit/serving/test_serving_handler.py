@@ -71,7 +71,7 @@ def test_predict_event(
 
 
 def test_batch_health_latest_and_bad_events(
-    predict_fn: ModuleType, event: Callable[[str], dict[str, Any]]
+    predict_fn: ModuleType, event: Callable[[str], dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     batch = predict_fn.handler(event("apigw_predict_batch.json"), Context())
     assert batch["statusCode"] == 200 and json.loads(batch["body"])["count"] == 3
@@ -79,9 +79,12 @@ def test_batch_health_latest_and_bad_events(
     assert health["statusCode"] == 200 and json.loads(health["body"])["model_loaded"] is True
     latest = predict_fn.handler(event("apigw_models_latest.json"), Context())
     assert latest["statusCode"] == 200 and json.loads(latest["body"])["source"] == "local"
+    capsys.readouterr()
     bad = predict_fn.handler(event("apigw_predict_bad_range.json"), Context())
     assert bad["statusCode"] == 422
     assert json.loads(bad["body"])["fields"][0]["field"] == "features.level"
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(doc.get("ClientErrors") == [1.0] and doc["version"] == "7" for doc in emf)
 
 
 def test_unbound_function_answers_503_with_the_reason(
