@@ -522,7 +522,8 @@ def main() -> None:
         show("cold_init_ms", cold_figures(work, HANDLER, {"LIVEML_MODEL_DIR": str(model_dir)}))
         show("baseline_cold_init_ms", cold_figures(work, work / "baseline_app.py", {}))
         show("batch_10k_ms", batch_figure(model_dir))
-        for name, value in capture_figure(model_dir, args.requests).items():
+        # p99 of a difference needs many samples: at least 6,000 per side.
+        for name, value in capture_figure(model_dir, max(6000, 2 * args.requests)).items():
             show(name, value)
         for name, value in http_figures(model_dir, args.http_seconds).items():
             show(name, value)
