@@ -1,4 +1,4 @@
-"""Shared pytest set-up: unit tests never touch the network.
+"""Shared pytest set-up: unit tests never touch the network; cloud tests share LocalStack and one stack.
 
 Tests marked ``integration`` or ``e2e`` talk to LocalStack on 127.0.0.1; every other test runs with
 pytest-socket's ``disable_socket(allow_unix_socket=True)`` (Unix sockets stay open for asyncio), so an
@@ -8,9 +8,20 @@ A unit test that starts its own server marks itself ``@pytest.mark.allow_hosts([
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from liveml.localcloud import Status, down, status, up
+from liveml.stack import DeployTarget, StackOutputs, build, deploy, read_outputs, validate
+
+_TESTS = Path(__file__).parent
+#: Every test under these folders needs LocalStack (and is marked so by the hook below).
+_CLOUD_SUITES = {_TESTS / "integration": "integration", _TESTS / "e2e": "e2e"}
+#: The stack the tests deploy onto LocalStack once per session.
+TEST_STACK = os.environ.get("LIVEML_TEST_STACK", "liveml")
 
 # Integration/e2e tests need LocalStack; a unit test may still opt in to 127.0.0.1 with pytest-socket's
 # own markers (``allow_hosts``, ``enable_socket``), which then decide.
@@ -35,3 +46,65 @@ def _no_network_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         enable_socket()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for folder, marker in _CLOUD_SUITES.items():
+            if item.path.is_relative_to(folder):
+                item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(scope="session")
+def localstack() -> Iterator[Status]:
+    """LocalStack, up and healthy. For the session, AWS_* variables point every boto3 client (and
+    ``liveml.aws``) at it with test credentials, so no test can reach real AWS by accident."""
+    started_here = not status().running
+    current = up()
+    session_env = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": current.endpoint,
+        "LIVEML_ENDPOINT_URL": current.endpoint,
+    }
+    saved = {key: os.environ.get(key) for key in session_env}
+    os.environ.update(session_env)
+    try:
+        yield current
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if started_here:
+            down()
+
+
+@pytest.fixture(scope="session")
+def stack(localstack: Status) -> Iterator[StackOutputs]:
+    """The project's stack, built and deployed onto LocalStack once per session (``sam build`` and
+    ``samlocal deploy``, as ``liveml deploy --local`` does), with ``LIVEML_*`` pointing at it."""
+    root = _TESTS.parent
+    validate(root)
+    build(root)
+    deploy(root, DeployTarget.LOCAL, stack_name=TEST_STACK)
+    outputs = read_outputs(TEST_STACK)
+    session_env = {
+        "LIVEML_DATA_BUCKET": outputs.data_bucket,
+        "LIVEML_ARTIFACTS_BUCKET": outputs.artifacts_bucket,
+        "LIVEML_REGISTRY_TABLE": outputs.registry_table,
+        "LIVEML_EVENT_BUS": outputs.event_bus,
+        "LIVEML_ALERTS_TOPIC": outputs.alerts_topic_arn,
+    }
+    saved = {key: os.environ.get(key) for key in session_env}
+    os.environ.update(session_env)
+    try:
+        yield outputs
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
