@@ -11,15 +11,16 @@ from botocore.config import Config
 
 from liveml.config import Settings
 
-#: LocalStack on the host (see ``liveml.localcloud``).
-LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+#: LocalStack on the host (see ``liveml.localcloud``), on ``LIVEML_LOCALSTACK_PORT`` when set.
+LOCAL_PORT = 4566
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=70)
 
 
 def local_endpoint() -> str:
     """The LocalStack endpoint the CLI and the tests talk to."""
-    return os.environ.get("LIVEML_ENDPOINT_URL", LOCAL_ENDPOINT)
+    port = os.environ.get("LIVEML_LOCALSTACK_PORT") or LOCAL_PORT
+    return os.environ.get("LIVEML_ENDPOINT_URL", f"http://127.0.0.1:{port}")
 
 
 @cache
