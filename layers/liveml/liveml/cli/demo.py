@@ -6,68 +6,72 @@ import io
 import time
 
 import typer
+import yaml
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from liveml.aws import client, use_localstack
-from liveml.pipeline import ExecutionSummary, find_execution, wait_for_execution
-from liveml.stack import read_outputs
+from liveml.aws import client
+from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
+from liveml.cli.pipeline import report_outcome, watch
+from liveml.pipeline import SETTINGS_FILE, find_execution
+from liveml.registry import Registry
 from liveml.stack.api import call_api
 
 app = typer.Typer()
 console = Console()
 
 
-def _players_csv(rows: int, seed: int) -> bytes:
-    from liveml.data.synth import generate_players  # pandas: only when the demo runs
-
-    buffer = io.StringIO()
-    generate_players(rows, seed).to_csv(buffer, index=False)
-    return buffer.getvalue().encode()
-
-
 @app.command("demo")
 def demo(
     model: str = typer.Option("churn", help="Model name: the data goes under datasets/<model>/."),
-    rows: int = typer.Option(5000, min=1, help="Synthetic players to generate."),
+    rows: int = typer.Option(5000, min=200, help="Synthetic players to generate."),
     seed: int = typer.Option(7, help="Seed of the synthetic data."),
-    stack_name: str = typer.Option("liveml", help="CloudFormation stack name."),
-    timeout: float = typer.Option(900, help="Seconds to wait for the pipeline."),
+    trials: int = typer.Option(12, min=1, help="Model search trials."),
+    time_budget: float = typer.Option(90, min=5, help="Model search budget in seconds."),
+    aws: bool = AWS_OPTION,
+    stack_name: str = STACK_OPTION,
 ) -> None:
-    """Upload synthetic player data, watch the pipeline it starts, show the result, call the API."""
-    use_localstack()
-    outputs = read_outputs(stack_name)
+    """Generate player data, upload it with its contract, watch the pipeline train and register a model."""
+    from liveml.data.synth import generate_players, player_contract  # pandas: only when the demo runs
+
+    outputs = connect(aws, stack_name)
     s3 = client("s3")
+    folder = f"datasets/{model}/"
+    settings = {"trials": trials, "time_budget_s": time_budget, "cv_folds": 3, "seed": seed}
+    s3.put_object(
+        Bucket=outputs.data_bucket, Key=folder + "contract.yaml", Body=player_contract().to_yaml().encode()
+    )
+    s3.put_object(
+        Bucket=outputs.data_bucket, Key=folder + SETTINGS_FILE, Body=yaml.safe_dump(settings).encode()
+    )
+    console.print(f"[green]✓[/] contract and settings → s3://{outputs.data_bucket}/{folder}")
 
     with console.status(f"generating {rows} synthetic players"):
-        body = _players_csv(rows, seed)
-    key = f"datasets/{model}/players-{time.strftime('%Y%m%dT%H%M%S')}.csv"
-    put = s3.put_object(Bucket=outputs.data_bucket, Key=key, Body=body)
-    console.print(f"[green]✓[/] uploaded s3://{outputs.data_bucket}/{key} (version {put.get('VersionId')})")
+        buffer = io.StringIO()
+        generate_players(rows, seed).to_csv(buffer, index=False)
+    key = f"{folder}players-{time.strftime('%Y%m%dT%H%M%S')}.csv"
+    put = s3.put_object(Bucket=outputs.data_bucket, Key=key, Body=buffer.getvalue().encode())
+    console.print(f"[green]✓[/] {rows} players → s3://{outputs.data_bucket}/{key}")
 
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as bar:
-        task = bar.add_task("waiting for the pipeline to start")
-        execution = find_execution(
-            outputs.training_state_machine_arn, outputs.data_bucket, key, put.get("VersionId")
-        )
+    execution = find_execution(
+        outputs.training_state_machine_arn, outputs.data_bucket, key, put.get("VersionId")
+    )
+    summary = watch(execution.arn)
+    report_outcome(summary)
 
-        def show(summary: ExecutionSummary, states: list[str]) -> None:
-            where = states[-1] if states else "starting"
-            bar.update(task, description=f"pipeline {summary.name[:40]}: {summary.status} at {where}")
-
-        result = wait_for_execution(execution.arn, timeout_s=timeout, on_progress=show)
-    if result.status != "SUCCEEDED":
-        console.print(f"[red]✗[/] pipeline {result.status}: {result.error}: {result.cause}")
-        raise typer.Exit(1)
-    console.print(f"[green]✓[/] pipeline SUCCEEDED ({result.name})")
-
-    dataset = (result.output or {}).get("recorded", {}).get("dataset", {})
-    table = Table(title="dataset version recorded in the registry", show_header=False)
-    for name in ("model", "s3_uri", "version_id", "sha256", "size_bytes"):
-        table.add_row(name, str(dataset.get(name)))
+    registered = (summary.output or {}).get("registration", {})
+    version = Registry().get(model, int(registered["version"]))
+    table = Table(
+        title=f"{model} v{version.version} in the registry", show_header=False, title_justify="left"
+    )
+    table.add_row("family", version.family)
+    table.add_row("approval / stage", f"{version.approval.value} / {version.stage.value}")
+    for metric in ("roc_auc", "accuracy", "f1", "brier"):
+        if metric in version.metrics:
+            table.add_row(metric, f"{version.metrics[metric]:.4f}")
+    table.add_row("dataset", f"{version.lineage.dataset_uri} @ {version.lineage.dataset_version_id}")
+    table.add_row("dataset sha256", version.lineage.dataset_sha256)
+    table.add_row("artifacts", ", ".join(sorted(version.artifacts)))
     console.print(table)
 
     status, answer = call_api(outputs, "GET", "/health")
