@@ -72,6 +72,12 @@ test-unit: venv ## Unit tests: no network
 test-integration: setup ## Integration and end-to-end tests against LocalStack on the host
 	$(BIN)/pytest tests/integration tests/e2e -q -m "integration or e2e"
 
+.PHONY: build sizes
+build: setup ## sam build: every function with its requirements, and the liveml layer
+	$(SAM_VENV)/bin/sam build --template template.yaml --build-dir .aws-sam/build --cached --parallel
+sizes: build ## Each function's unzipped MB with its layers; fails over Lambda's 250 MB
+	$(PY) scripts/function-sizes .aws-sam/build
+
 .PHONY: bench
 bench: setup ## Print the benchmarks' figures
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) "$$b"; done
