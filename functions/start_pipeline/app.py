@@ -20,5 +20,5 @@ STATE_MACHINE_ARN = os.environ["LIVEML_TRAINING_STATE_MACHINE"]
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     obj = event.detail["object"]
     result = start_run(STATE_MACHINE_ARN, event.detail["bucket"]["name"], obj["key"], obj.get("version-id"))
-    logger.info("pipeline start", extra=result)
+    logger.info("pipeline start", extra={"pipeline": result})  # a "name" key would clash with LogRecord
     return result
