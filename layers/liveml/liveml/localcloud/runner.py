@@ -138,10 +138,7 @@ def _python_version(python: str) -> tuple[int, int] | None:
 
 
 def _has_module(python: str, module: str) -> bool:
-    if Path(python).resolve() == Path(sys.executable).resolve():
-        from importlib.util import find_spec
-
-        return find_spec(module) is not None
+    # Always ask that interpreter: two venvs resolve to the same base binary but see different packages.
     done = subprocess.run(
         [python, "-c", f"import importlib.util as u, sys; sys.exit(u.find_spec('{module}') is None)"],
         capture_output=True,
