@@ -1,6 +1,6 @@
 """`liveml local down` leaves no process of LocalStack's process group behind.
 
-Runs a second LocalStack (own state folder, port 4567) so the session's one on 4566 keeps serving
+Runs a second LocalStack (own state folder, a free port) so the session's one on 4566 keeps serving
 the other tests. A Lambda environment, a grandchild the handler spawns and DynamoDB Local's JVM
 (in a session of its own) run when ``down`` runs; afterwards none of them may remain.
 """
@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,14 @@ import pytest
 
 from liveml.localcloud import LocalCloudConfig, Status, descendants, group_alive, group_members, up
 
-PORT = 4567
+
+def free_port() -> int:
+    """A port nothing listens on now, so the second LocalStack never collides with another one."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 LIVEML = [sys.executable, "-c", "from liveml.cli import main; main()"]
 
 
@@ -37,15 +45,16 @@ def running(pid: int) -> bool:
 @pytest.fixture
 def second_localstack(localstack: Status, tmp_path: Path) -> tuple[LocalCloudConfig, dict[str, str]]:
     main = LocalCloudConfig()
+    port = free_port()
     env = {
         "LIVEML_LOCALSTACK_DIR": str(tmp_path / "state"),
-        "LIVEML_LOCALSTACK_PORT": str(PORT),
+        "LIVEML_LOCALSTACK_PORT": str(port),
         # Reuse the session's LocalStack venv instead of building a second one.
         "LIVEML_LOCALSTACK_PYTHON": main.python,
     }
     cfg = LocalCloudConfig(
         state_dir=tmp_path / "state",
-        port=PORT,
+        port=port,
         python_override=main.python,
         health_timeout=60,
     )
