@@ -266,6 +266,8 @@ class RolloutSteps:
         moved = routing != Routing(state["stable"])
         if moved:
             self.function.route(state["stable"])
+        elif outcome == "rolled_back":
+            outcome = "stopped"  # caught before any traffic moved (the smoke test)
         model, number = state["model"], state["version"]
         if reject:
             self._reject(model, number, why, by)
