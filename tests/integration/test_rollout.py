@@ -222,7 +222,6 @@ def test_a_slow_version_is_rolled_back_within_its_bake_and_players_keep_being_an
     traffic.start()
     try:
         arn = controller.start(v1.model, slow.version, settings)
-        time.sleep(1)
         with pytest.raises(RolloutError, match="refused"):  # one rollout per model at a time
             controller.start(v1.model, slow.version, settings)
         ended = finished(arn)
@@ -244,6 +243,33 @@ def test_a_slow_version_is_rolled_back_within_its_bake_and_players_keep_being_an
     message = outcome(alerts, v1.model, "rolled_back")
     assert "p99 latency" in message["Message"]
     assert statuses and set(statuses) == {200}, Counter(statuses)
+
+
+def test_a_shadow_candidate_scores_live_requests_the_players_never_see(
+    stack: StackOutputs, function: PredictFunction, promoted: tuple[ModelVersion, str, float]
+) -> None:
+    from liveml.rollout.shadow import Shadow
+
+    v1 = promoted[0]
+    before = function.routing()
+    candidate = copy_version(v1.model, v1, approve=False)
+    shadow = Shadow(function)
+    state = shadow.start(v1.model, candidate.version, 1.0)
+    try:
+        answers = [call_api(stack, "POST", "/predict", predict_body(v1, f"s{i}")) for i in range(20)]
+        deadline = time.monotonic() + 90
+        while True:
+            report = shadow.report(v1.model)
+            if (report and report[0]["requests"] >= 20) or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+    finally:
+        shadow.stop(v1.model)
+    assert {(s, b["model_version"]) for s, b in answers} == {(200, "1")}  # players got v1 only
+    [row] = report
+    assert row["candidate"] == state["candidate"] and row["model_version"] == str(candidate.version)
+    assert row["requests"] == 20 and row["agreement"] == 1.0 and row["error_rate"] == 0.0
+    assert function.routing() == before
 
 
 def test_the_operator_promotes_then_rolls_back_in_one_call(

@@ -100,9 +100,19 @@ def _print_status(status: dict[str, Any]) -> None:
         for event in latest.get("events", [])[-12:]:
             table.add_row(event["at"][11:19], event["event"])
         console.print(table)
-    shadow = status.get("shadow")
-    if shadow:
-        console.print(f"shadow: {shadow}")
+    shadow = status.get("shadow") or {}
+    state = shadow.get("state")
+    if state:
+        console.print(
+            f"shadow of v{state['model_version']} (version {state['candidate']}) "
+            f"at {state['sample_rate']:g}: {state['status']}"
+        )
+    for row in shadow.get("report", []):
+        console.print(
+            f"  candidate {row['candidate']} (v{row['model_version']}): {row['requests']} samples, agreement "
+            f"{row['agreement']:.1%}, errors {row['error_rate']:.1%}, mean {row['mean_latency_ms']:.0f} ms, "
+            f"p99 <= {row['p99_latency_ms_at_most']} ms"
+        )
 
 
 @app.command()
@@ -138,6 +148,37 @@ def rollback(
     console.print(
         f"[yellow]✓[/] {model} v{done['version']} rolled back: live is 100% version {done['stable']}"
     )
+
+
+@app.command("shadow")
+def shadow_start(
+    model: str = typer.Argument(...),
+    version: int = typer.Argument(..., help="The candidate model version."),
+    rate: float = typer.Option(0.1, "--rate", help="Share of answered /predict requests it also scores."),
+    aws: bool = AWS_OPTION,
+    stack_name: str = STACK_OPTION,
+) -> None:
+    """Shadow a candidate: it scores a sample of live requests in the background, never answering players."""
+    from liveml.rollout.shadow import Shadow
+
+    ctl = controller(aws, stack_name)
+    state = Shadow(ctl.function, registry=ctl.registry, table=ctl.store.table).start(model, version, rate)
+    console.print(
+        f"[green]✓[/] shadowing {model} v{version} (version {state['candidate']}) at {rate:g}: "
+        f"live -> version {state['primary']} (was {state['previous']}); report: liveml rollout status {model}"
+    )
+
+
+@app.command("shadow-stop")
+def shadow_stop(
+    model: str = typer.Argument(...), aws: bool = AWS_OPTION, stack_name: str = STACK_OPTION
+) -> None:
+    """Stop shadowing: live back on the version it served before (its counts stay for the report)."""
+    from liveml.rollout.shadow import Shadow
+
+    ctl = controller(aws, stack_name)
+    state = Shadow(ctl.function, registry=ctl.registry, table=ctl.store.table).stop(model)
+    console.print(f"[yellow]✓[/] shadow stopped: live -> version {state['previous']}")
 
 
 @app.command()

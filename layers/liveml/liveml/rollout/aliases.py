@@ -58,7 +58,8 @@ class PredictFunction:
         lam = self._lam
         current = lam.get_function_configuration(FunctionName=self.function)
         env = dict(current.get("Environment", {}).get("Variables", {}))
-        for name in [k for k in env if k.startswith("LIVEML_DRILL_")]:
+        # A drill or a shadow tee belongs to the version it was published with, never to the next one.
+        for name in [k for k in env if k.startswith("LIVEML_DRILL_") or k == "LIVEML_SHADOW"]:
             del env[name]
         env[MODEL_BINDING] = json.dumps(binding, separators=(",", ":"))
         env.update(extra_env or {})

@@ -51,6 +51,11 @@ class Controller:
                 f"refused: rollout {held['rollout_id']} of {model} v{held['version']} is in progress "
                 "(liveml rollout status); end it with promote, rollback or abort first"
             )
+        # An execution started a moment ago may not hold the lock yet: its name says whose it is.
+        running = self.sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
+        for execution in running["executions"]:
+            if execution["name"].startswith(f"{model}-v"):
+                raise RolloutError(f"refused: {execution['name']} is starting; wait for it or abort it")
         name = f"{model}-v{version}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
         answer = self.sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
@@ -88,8 +93,12 @@ class Controller:
                 execution = self.sfn.describe_execution(executionArn=latest["execution"])["status"]
             except Exception:  # an execution record may have expired; the rollout record stands
                 execution = None
+        from liveml.rollout.shadow import Shadow
+
+        shadow = Shadow(self.function, registry=self.registry, table=self.store.table)
         return {
             "model": model,
+            "shadow": {"state": shadow.state(model), "report": shadow.report(model)},
             "live": {"version": routing.version, "extra": routing.extra, "weight": routing.weight},
             "in_progress": self.store.holder(model),
             "production": production.version if production else None,
