@@ -81,9 +81,11 @@ def outcome(alerts: Alerts, model: str, wanted: str, timeout_s: float = 60) -> d
 
 
 def copy_version(
-    model: str, source: ModelVersion, *, tamper_golden: bool = False, approve: bool
+    model: str, source: ModelVersion, *, tamper_golden: bool = False, auto_rollout: bool = False
 ) -> ModelVersion:
-    """Register another version from ``source``'s artifacts (optionally with golden outputs that differ)."""
+    """Register and approve another version from ``source``'s artifacts (optionally with golden outputs
+    that differ). Without ``auto_rollout`` its ModelApproved event starts nothing (``rollout.auto``
+    false): the test starts the rollout itself."""
     s3 = client("s3")
     bucket, key = split_uri(source.artifacts["manifest.json"].uri)
     prefix = key.rsplit("/", 1)[0] + f"-copy-{time.time_ns()}/"
@@ -110,9 +112,10 @@ def copy_version(
         artifacts[name] = Artifact(
             uri=f"s3://{bucket}/{prefix}{path}", sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data)
         )
+    settings = {**source.lineage.settings, "rollout": {**ROLLOUT, "auto": auto_rollout}}
     return Registry().register(
-        model, lineage=source.lineage, artifacts=artifacts, metrics=source.metrics, family=source.family,
-        evaluation=source.evaluation, auto_approve=approve,
+        model, lineage=source.lineage.model_copy(update={"settings": settings}), artifacts=artifacts,
+        metrics=source.metrics, family=source.family, evaluation=source.evaluation, auto_approve=True,
     )  # fmt: skip
 
 
@@ -162,7 +165,7 @@ def test_observed_traffic_shares_follow_the_weights(
     from liveml.rollout.binding import single_binding
 
     v1 = promoted[0]
-    v2 = copy_version(v1.model, v1, approve=False)
+    v2 = copy_version(v1.model, v1)
     stable = function.routing().version
     candidate = function.publish(single_binding(v2), description=f"{v1.model} v2 (traffic-share test)")
     function.route(stable, candidate, 0.3)
@@ -183,7 +186,7 @@ def test_the_smoke_test_stops_a_model_whose_golden_outputs_differ_before_traffic
 ) -> None:
     v1 = promoted[0]
     before = function.routing()
-    bad = copy_version(v1.model, v1, tamper_golden=True, approve=True)  # ModelApproved starts it
+    bad = copy_version(v1.model, v1, tamper_golden=True, auto_rollout=True)  # ModelApproved starts it
 
     ended = finished(rollout_execution(stack, v1.model, bad.version))
 
@@ -201,7 +204,7 @@ def test_a_slow_version_is_rolled_back_within_its_bake_and_players_keep_being_an
 ) -> None:  # fmt: skip
     v1 = promoted[0]
     stable = function.routing()
-    slow = copy_version(v1.model, v1, approve=False)
+    slow = copy_version(v1.model, v1)
     settings = {
         "percent": 50,
         "bake_s": 60,
@@ -252,7 +255,7 @@ def test_a_shadow_candidate_scores_live_requests_the_players_never_see(
 
     v1 = promoted[0]
     before = function.routing()
-    candidate = copy_version(v1.model, v1, approve=False)
+    candidate = copy_version(v1.model, v1)
     shadow = Shadow(function)
     state = shadow.start(v1.model, candidate.version, 1.0)
     try:
@@ -278,7 +281,7 @@ def test_the_operator_promotes_then_rolls_back_in_one_call(
 ) -> None:  # fmt: skip
     v1 = promoted[0]
     stable = function.routing()
-    v_new = copy_version(v1.model, v1, approve=False)
+    v_new = copy_version(v1.model, v1)
     arn = controller.start(v1.model, v_new.version, {"strategy": "all-at-once", "bake_s": 600})
     deadline = time.monotonic() + 120
     while True:  # wait until it has published and shifted
