@@ -205,7 +205,7 @@ def test_a_slow_version_is_rolled_back_within_its_bake_and_players_keep_being_an
     v1 = promoted[0]
     stable = function.routing()
     slow = copy_version(v1.model, v1)
-    settings = {
+    settings: dict[str, Any] = {
         "percent": 50,
         "bake_s": 60,
         "check_every_s": 2,

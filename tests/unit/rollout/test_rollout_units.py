@@ -141,13 +141,13 @@ def test_rollback_and_full_promotion_send_no_weights() -> None:
 
 def test_health_fails_on_latency_errors_and_class_shift_with_every_reason() -> None:
     settings = RolloutSettings.resolve({"max_p99_ms": 500, "max_error_rate": 0.05, "max_class_shift": 0.2})
-    slow = ProbeResult(requests=10, errors=2, latencies_ms=[100] * 9 + [900], classes={"1": 8})
+    slow = ProbeResult(requests=10, errors=2, latencies_ms=[100.0] * 9 + [900.0], classes={"1": 8})
     verdict = judge(
         settings, slow, {"0": 0.7, "1": 0.3}, {"requests": 50, "errors": 0, "error_rate": 0, "p99_ms": 10}
     )
     assert not verdict.healthy
     assert [r.split(" ")[1] for r in verdict.reasons] == ["error", "p99", "shares"]
-    fine = ProbeResult(requests=10, latencies_ms=[20] * 10, classes={"0": 7, "1": 3})
+    fine = ProbeResult(requests=10, latencies_ms=[20.0] * 10, classes={"0": 7, "1": 3})
     assert judge(settings, fine, {"0": 0.7, "1": 0.3}, {}).healthy
 
 

@@ -9,7 +9,7 @@ Layout (single table, ``pk``/``sk``):
 | ``MODEL#<name>`` | ``VERSION#<000001>`` | a version: its JSON document and the attributes conditions test |
 | ``MODEL#<name>`` | ``STAGE#production`` | which version serves in production |
 | ``MODEL#<name>`` | ``DATASET#<version id>`` | an uploaded dataset version (``liveml.registry.datasets``) |
-| ``MODEL#<name>`` | ``ROLLOUT#…``, ``SHADOW#…`` | rollouts, their lock, shadow counters (``liveml.rollout``) |
+| ``MODEL#<name>`` | ``ROLLOUT#…``, ``SHADOW#…`` | rollouts, their lock, shadow counts (``liveml.rollout``) |
 
 A version's document is stored as JSON (metrics are floats, which DynamoDB's number type would
 turn into Decimals); ``revision``, ``stage`` and ``approval`` sit beside it so writes can be

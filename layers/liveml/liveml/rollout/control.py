@@ -80,7 +80,10 @@ class Controller:
         held = self.store.holder(model)
         if not held:
             return None
-        return self.store.get(model, held["rollout_id"])
+        try:
+            return self.store.get(model, held["rollout_id"])
+        except RolloutError:  # locked a moment ago; its record is written once the version is published
+            return {**held, "model": model, "status": "preparing"}
 
     def status(self, model: str) -> dict[str, Any]:
         routing = self.function.routing()
