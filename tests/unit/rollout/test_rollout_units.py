@@ -209,3 +209,18 @@ def test_the_shadow_tee_samples_answered_predictions_and_never_fails_the_request
     assert tee.after({**event, "path": "/health"}, ok) is False
     assert ShadowTee(config, "q", sqs=FakeSqs(fail=True), rng=lambda: 0.0).after(event, ok) is False
     assert not ShadowTee(None, "q").enabled and not ShadowTee(config, None).enabled
+
+
+def test_every_state_that_can_fail_after_locking_is_caught_into_rollback() -> None:
+    from pathlib import Path
+
+    asl = json.loads((Path(__file__).parents[3] / "statemachines" / "rollout.asl.json").read_text())
+    states = asl["States"]
+    for name, state in states.items():
+        for target in [state.get("Next"), *(c["Next"] for c in state.get("Choices", []))]:
+            assert target is None or target in states, (name, target)
+        if state["Type"] == "Task" and name not in ("Rollback", "Refused"):
+            [catch] = state["Catch"]
+            assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error"
+            assert catch["Next"] == ("Refused" if name == "Prepare" else "Rollback"), name
+    assert states["Verdict"]["Default"] == "Unhealthy" and states["Unhealthy"]["Next"] == "Rollback"
