@@ -47,6 +47,9 @@ class PredictFunction:
         self.function = function
         self.alias = alias
         self._lam = lam or client("lambda")
+        # For the first try of a weighted update: LocalStack answers its bug with a 500, which the
+        # retrying client would repeat with back-off for ~20 s before we could take the fallback.
+        self._lam_once = lam or client("lambda", retries={"max_attempts": 1, "mode": "standard"})
 
     # ------------------------------------------------------------------ versions
     def publish(self, binding: Binding, *, description: str, extra_env: dict[str, str] | None = None) -> str:
@@ -113,19 +116,26 @@ class PredictFunction:
         else:
             target = Routing(stable, new, round(weight, 4))
         weights = {target.extra: target.weight} if target.split and target.extra else {}
+        update = {
+            "FunctionName": self.function,
+            "Name": self.alias,
+            "FunctionVersion": target.version,
+            "RoutingConfig": {"AdditionalVersionWeights": weights},
+        }
         try:
-            self._lam.update_alias(
-                FunctionName=self.function,
-                Name=self.alias,
-                FunctionVersion=target.version,
-                RoutingConfig={"AdditionalVersionWeights": weights},
-            )
+            (self._lam_once if weights else self._lam).update_alias(**update)
         except Exception as exc:
-            # Only LocalStack's known bug takes the slow path; anything else (AWS included) is an error.
-            if not weights or _LOCALSTACK_ROUTING_BUG not in str(exc):
+            if weights and _LOCALSTACK_ROUTING_BUG in str(exc):
+                # Only LocalStack's known bug takes this path; AWS never raises it.
+                log.warning("update_alias with weights hit LocalStack's bug; re-creating the alias")
+                self._recreate(target.version, weights)
+                return target
+            if not weights:
                 raise AliasUpdateError(f"cannot move {self.function}:{self.alias}: {exc}") from exc
-            log.warning("update_alias with weights hit LocalStack's bug; re-creating the alias")
-            self._recreate(target.version, weights)
+            try:  # any other failure (throttling, a 5xx on AWS): the retrying client, as for every call
+                self._lam.update_alias(**update)
+            except Exception as again:
+                raise AliasUpdateError(f"cannot move {self.function}:{self.alias}: {again}") from again
         return target
 
     def _recreate(self, version: str, weights: dict[str, float]) -> None:
