@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -303,3 +304,49 @@ def test_the_operator_promotes_then_rolls_back_in_one_call(
     assert Registry().get(v1.model, v_new.version).approval is Approval.REJECTED
     status, body = call_api(stack, "POST", "/predict", predict_body(v1, "after"))
     assert status == 200 and body["model_version"] == "1"
+
+
+def test_a_sticky_experiment_keeps_each_player_on_one_variant_and_concludes_through_a_rollout(
+    stack: StackOutputs, function: PredictFunction, promoted: tuple[ModelVersion, str, float], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from liveml.cli import app as cli
+    from liveml.serving.assignment import assign_variant
+
+    v1 = promoted[0]
+    b = copy_version(v1.model, v1)
+    name = f"ab-{v1.model}"
+    design = {
+        "name": name, "model": v1.model, "variants": {"A": "1", "B": str(b.version)},
+        "split": {"A": 0.5, "B": 0.5}, "salt": "salt-1",
+        "metric": {"name": "d1_retention", "kind": "rate", "baseline": 0.3, "mde": 0.05},
+    }  # fmt: skip
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(design))
+    runner = CliRunner()
+
+    created = runner.invoke(cli, ["experiment", "create", "-e", str(tmp_path / "exp.yaml")])
+    assert created.exit_code == 0, created.output
+    assert "players needed" in created.output and "running (sticky)" in created.output
+
+    players = [f"player-{i}" for i in range(24)]
+    rounds = [
+        {p: call_api(stack, "POST", "/predict", predict_body(v1, p))[1]["variant"] for p in players}
+        for _ in "ab"
+    ]
+    assert rounds[0] == rounds[1]  # sticky
+    split = [("A", 5000), ("B", 5000)]
+    assert rounds[0] == {p: assign_variant("salt-1", p, split) for p in players}
+    assert set(rounds[0].values()) == {"A", "B"}
+    shown = runner.invoke(cli, ["experiment", "status", name])
+    assert shown.exit_code == 0 and "running" in shown.output, shown.output
+
+    concluded = runner.invoke(
+        cli, ["experiment", "conclude", name, "--winner", "B", "--strategy", "all-at-once"]
+    )
+    assert concluded.exit_code == 0, concluded.output
+    ended = finished(rollout_execution(stack, v1.model, b.version))
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    assert Registry().production(v1.model).version == b.version  # type: ignore[union-attr]
+    assert call_api(stack, "POST", "/predict", predict_body(v1, "p"))[1]["model_version"] == str(b.version)
+    assert not function.routing().split
