@@ -6,7 +6,14 @@
 
 Sections register themselves with ``@section``; a section returns ``{figure: value}`` and ``None``
 means "not measured yet". The rollout sections (``canary_promote_seconds``, ``rollback_seconds`` on
-LocalStack with short bake times) are placeholders here: replace their bodies, nothing else changes.
+LocalStack with short bake times) need the stack deployed on LocalStack (``liveml deploy --local``):
+they train one tiny model locally, register it twice and run real rollout executions.
+
+Rollout figures:
+- ``canary_promote_seconds``: a healthy canary (10% for a 5 s bake, then 100%), from start_execution
+  to SUCCEEDED; ``canary_publish_and_smoke_seconds`` is the part before traffic moves.
+- ``rollback_seconds``: from the failing health check's verdict (a drill version 1.5 s slower per
+  request, p99 limit 800 ms) to ``live`` at 100% old; ``rollback_detect_seconds``: shift to verdict.
 
 Experiment figures (vectorised simulations of the planned design, ``liveml.experiments``):
 - ``aa_false_positive_rate``: share of A/A tests (no true effect) declaring a winner, fixed horizon;
@@ -20,6 +27,7 @@ Experiment figures (vectorised simulations of the planned design, ``liveml.exper
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 
@@ -98,16 +106,112 @@ def _end_to_end(exp: Experiment, args: argparse.Namespace) -> float:
     return crossed / int(args.end_to_end_sims)
 
 
+class _Rollouts:
+    """One trained model on the LocalStack stack (``liveml deploy --local``), shared by both sections."""
+
+    _shared: _Rollouts | None = None
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        import tempfile
+        import uuid
+        from pathlib import Path
+
+        from liveml.aws import use_localstack
+        from liveml.data.synth import generate_players, player_contract
+        from liveml.pipeline.steps.register import verified_artifacts
+        from liveml.registry import Lineage, Registry
+        from liveml.rollout import PredictFunction, RolloutStore
+        from liveml.rollout.control import Controller
+        from liveml.stack import read_outputs
+        from liveml.training import train_model
+
+        use_localstack()
+        outputs = read_outputs(args.stack_name)
+        for key, value in {
+            "LIVEML_ARTIFACTS_BUCKET": outputs.artifacts_bucket,
+            "LIVEML_REGISTRY_TABLE": outputs.registry_table,
+            "LIVEML_EVENT_BUS": outputs.event_bus,
+            "LIVEML_ALERTS_TOPIC": outputs.alerts_topic_arn,
+        }.items():
+            os.environ[key] = value
+        self.model = f"bench-{uuid.uuid4().hex[:6]}"
+        with tempfile.TemporaryDirectory() as tmp:
+            contract = player_contract()
+            train_model(generate_players(1500, 3), contract, Path(tmp) / "model", trials=2, time_budget_s=10,
+                        folds=2)  # fmt: skip
+            uri = f"s3://{outputs.artifacts_bucket}/runs/{self.model}/bench/model/"
+            from liveml.aws.s3 import upload_dir
+
+            upload_dir(Path(tmp) / "model", uri)
+        _, self.artifacts = verified_artifacts(uri)
+        # rollout.auto false: the ModelApproved event's own execution skips; the benchmark starts its own.
+        self.lineage = Lineage(dataset_uri="bench", dataset_version_id="bench", dataset_sha256="0" * 64,
+                               contract_sha256=contract.sha256, code_version="bench",
+                               settings={"rollout": {"auto": False}})  # fmt: skip
+        self.registry = Registry()
+        self.function = PredictFunction(outputs.predict_function)
+        self.controller = Controller(
+            outputs.raw["RolloutStateMachineArn"], self.function, self.registry, RolloutStore()
+        )
+
+    @classmethod
+    def get(cls, args: argparse.Namespace) -> _Rollouts:
+        if cls._shared is None:
+            cls._shared = cls(args)
+        return cls._shared
+
+    def register(self) -> int:
+        version = self.registry.register(self.model, lineage=self.lineage, artifacts=self.artifacts,
+                                         metrics={}, family="bench", auto_approve=True)  # fmt: skip
+        return version.version
+
+    def run(self, version: int, settings: dict[str, object]) -> tuple[dict[str, object], float]:
+        started = time.monotonic()
+        ended = self.controller.wait(self.controller.start(self.model, version, settings), timeout_s=600)
+        return ended, time.monotonic() - started
+
+
+def _at(record: dict[str, object], text: str) -> float:
+    from datetime import datetime
+
+    events = record["events"]
+    assert isinstance(events, list)
+    return datetime.fromisoformat(next(e["at"] for e in events if text in e["event"])).timestamp()
+
+
 @section("canary")
 def canary(args: argparse.Namespace) -> Figures:
-    # Placeholder for the rollout work: a healthy canary on LocalStack, 10% -> 100%, seconds to promote.
-    return {"canary_promote_seconds": None}
+    # A healthy canary on LocalStack, 10% -> 100%: start of the execution to its success (bake 5 s).
+    bench = _Rollouts.get(args)
+    ended, seconds = bench.run(bench.register(), {"strategy": "canary", "percent": 10, "bake_s": 5,
+                                                  "check_every_s": 5, "probe_requests": 8})  # fmt: skip
+    if ended["status"] != "SUCCEEDED":
+        raise SystemExit(f"canary did not promote: {ended.get('error')} {ended.get('cause')}")
+    record = bench.controller.store.history(bench.model)[0]
+    return {
+        "canary_promote_seconds": seconds,
+        "canary_bake_seconds": 5,
+        "canary_publish_and_smoke_seconds": _at(record, "live: 10%") - _at(record, "published version"),
+    }
 
 
 @section("rollback")
 def rollback(args: argparse.Namespace) -> Figures:
-    # Placeholder for the rollout work: seconds from the failing health check to `live` at 100% old.
-    return {"rollback_seconds": None}
+    # A slow version (drill: +1.5 s per request, p99 limit 800 ms) at 50%: seconds from the failing
+    # health check's verdict to live at 100% old, and from the shift to that verdict.
+    bench = _Rollouts.get(args)
+    stable = bench.function.routing()
+    settings = {"strategy": "canary", "percent": 50, "bake_s": 120, "check_every_s": 2, "probe_requests": 4,
+                "max_p99_ms": 800, "drill": {"latency_ms": 1500}}  # fmt: skip
+    ended, _ = bench.run(bench.register(), settings)
+    if ended["status"] != "FAILED" or bench.function.routing() != stable:
+        raise SystemExit(f"the slow version was not rolled back: {ended['status']}")
+    record = bench.controller.store.history(bench.model)[0]
+    failed = _at(record, "health check failed")
+    return {
+        "rollback_seconds": _at(record, "rolled_back: live is back") - failed,
+        "rollback_detect_seconds": failed - _at(record, "live: 50%"),
+    }
 
 
 def main() -> None:
@@ -118,6 +222,7 @@ def main() -> None:
     parser.add_argument("--sims", type=int, default=1000, help="Simulated experiments per figure.")
     parser.add_argument("--end-to-end-sims", type=int, default=200, help="Full-path A/A analyses (0: skip).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stack-name", default="liveml", help="The LocalStack stack (rollout sections).")
     args = parser.parse_args()
     for name in args.only or list(SECTIONS):
         for figure, value in SECTIONS[name](args).items():

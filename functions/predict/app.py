@@ -36,6 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         # Mangum's context protocol and powertools' LambdaContext describe the same object.
         response: dict[str, Any] = asgi(event, cast(Any, context))
+        runtime.shadow.after(event, response)
         return response
     finally:
         runtime.after_invocation()

@@ -34,6 +34,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.train", ""),
     ("liveml.cli.eks", "eks"),
     ("liveml.cli.experiment", "experiment"),
+    ("liveml.cli.rollout", "rollout"),
 ]
 
 

@@ -1,6 +1,5 @@
-"""``liveml experiment``: plan an A/B test's sample size, analyse it from local files, simulate one.
-
-The S3-backed ``create|status|conclude`` (through a rollout) join this group with the rollout work.
+"""``liveml experiment``: plan an A/B test's sample size, analyse it from local files, simulate one;
+``create|status|conclude`` run it on the deployed stack (S3 state, the live alias, a rollout to conclude).
 """
 
 from __future__ import annotations
@@ -13,8 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from liveml.cli._stack import AWS_OPTION, STACK_OPTION
+
 if TYPE_CHECKING:
     from liveml.experiments import Analysis, SampleSizePlan
+    from liveml.rollout.control import Controller
+    from liveml.rollout.experiments import ExperimentRegistry
 
 app = typer.Typer(
     help="A/B experiments: sample size up front, analysis and verdict, report.", no_args_is_help=True
@@ -172,3 +175,80 @@ def simulate_command(
     Console(stderr=True).print(
         f"wrote {out_dir / 'assignments.csv'} and {out_dir / 'outcomes.csv'} ({players} players)"
     )
+
+
+def _experiments(aws: bool, stack_name: str) -> tuple[ExperimentRegistry, Controller]:
+    from liveml.cli.rollout import controller
+    from liveml.rollout.experiments import ExperimentRegistry
+
+    ctl = controller(aws, stack_name)
+    return ExperimentRegistry(ctl.function), ctl
+
+
+@app.command("create")
+def create_command(
+    experiment: Path = typer.Option(..., "--experiment", "-e", help="The experiment YAML."),
+    mode: str = typer.Option(
+        "sticky", "--mode", help="sticky (hash of salt + player) or alias (per request)."
+    ),
+    aws: bool = AWS_OPTION,
+    stack_name: str = STACK_OPTION,
+) -> None:
+    """Start serving an experiment: its required sample size first, then live points at its binding."""
+    from liveml.experiments import Experiment
+
+    exp = Experiment.from_yaml(experiment)
+    console = Console()
+    console.print(_plan_table(exp.plan(), f"{exp.name}: players needed before a verdict"))
+    registry, _ = _experiments(aws, stack_name)
+    state = registry.create(exp, experiment.read_text(encoding="utf-8"), mode=mode)
+    console.print(
+        f"[green]✓[/] {exp.name} running ({mode}): live -> version(s) "
+        f"{', '.join(state['serving_versions'])}, previously {state['previous_version']}"
+    )
+
+
+@app.command("status")
+def status_command(
+    name: str = typer.Argument(..., help="Experiment name."),
+    aws: bool = AWS_OPTION,
+    stack_name: str = STACK_OPTION,
+) -> None:
+    """The experiment's state: variants, split, required players, what live serves."""
+    registry, _ = _experiments(aws, stack_name)
+    state = registry.status(name)
+    console = Console()
+    table = Table(title=f"{name}: {state['status']} ({state['mode']})")
+    for column in ("variant", "model version", "share", "required"):
+        table.add_column(column)
+    for variant, version in state["variants"].items():
+        table.add_row(
+            variant,
+            version,
+            f"{state['split'][variant]:.0%}",
+            f"{state['required_per_variant'].get(variant, 0):,}",
+        )
+    console.print(table)
+    live = state["live"]
+    console.print(
+        f"live -> version {live['version']}"
+        + (f" + {live['weight']:.0%} {live['extra']}" if live["extra"] else "")
+        + ("" if state["live_serves_it"] else " [yellow](not this experiment)[/]")
+    )
+    if state.get("winner"):
+        console.print(f"winner {state['winner']}: rollout {state.get('rollout_execution')}")
+
+
+@app.command("conclude")
+def conclude_command(
+    name: str = typer.Argument(..., help="Experiment name."),
+    winner: str = typer.Option(..., "--winner", help="The variant to roll out (from `analyze`'s verdict)."),
+    strategy: str | None = typer.Option(None, help="Rollout strategy for the winner (default: the stack's)."),
+    aws: bool = AWS_OPTION,
+    stack_name: str = STACK_OPTION,
+) -> None:
+    """End the experiment by rolling the winner out through the rollout state machine."""
+    registry, ctl = _experiments(aws, stack_name)
+    settings = {"strategy": strategy} if strategy else {}
+    state = registry.conclude(name, winner, ctl, settings)
+    Console().print(f"[green]✓[/] {name} concluded: {winner} rolls out ({state['rollout_execution']})")

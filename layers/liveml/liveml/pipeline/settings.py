@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from liveml.pipeline.errors import PipelineError
 
@@ -42,6 +42,18 @@ class PipelineSettings(BaseModel):
     seed: int = 0
     approval: ApprovalPolicy = ApprovalPolicy.AUTO
     backend: Backend = Backend.LAMBDA
+    #: How an approved version rolls out (``liveml.rollout.RolloutSettings`` fields). Kept as given, so
+    #: the stack's defaults fill the rest at rollout time; checked here so a typo fails the run early.
+    rollout: dict[str, Any] | None = None
+
+    @field_validator("rollout")
+    @classmethod
+    def _rollout_fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from liveml.rollout.settings import RolloutSettings
+
+            RolloutSettings.model_validate(value)
+        return value
 
     @classmethod
     def from_yaml(cls, text: str | None, *, where: str = SETTINGS_FILE) -> PipelineSettings:

@@ -9,6 +9,7 @@ Layout (single table, ``pk``/``sk``):
 | ``MODEL#<name>`` | ``VERSION#<000001>`` | a version: its JSON document and the attributes conditions test |
 | ``MODEL#<name>`` | ``STAGE#production`` | which version serves in production |
 | ``MODEL#<name>`` | ``DATASET#<version id>`` | an uploaded dataset version (``liveml.registry.datasets``) |
+| ``MODEL#<name>`` | ``ROLLOUT#…``, ``SHADOW#…`` | rollouts, their lock, shadow counts (``liveml.rollout``) |
 
 A version's document is stored as JSON (metrics are floats, which DynamoDB's number type would
 turn into Decimals); ``revision``, ``stage`` and ``approval`` sit beside it so writes can be
@@ -120,6 +121,24 @@ class Registry:
 
     def reject(self, model: str, version: int, *, by: str = "liveml", reason: str = "") -> ModelVersion:
         return self._decide(model, version, Approval.REJECTED, by=by, reason=reason)
+
+    def revoke(self, model: str, version: int, *, by: str = "liveml", reason: str = "") -> ModelVersion:
+        """Withdraw an approval after the fact (a rollout found the version unhealthy)."""
+        current = self.get(model, version)
+        if current.approval is not Approval.APPROVED:
+            raise StaleStateError(
+                f"{model} v{version} is {current.approval}, not Approved: nothing to revoke"
+            )
+        updated = self._changed(
+            current,
+            f"approval {current.approval} -> {Approval.REJECTED}",
+            by,
+            reason,
+            approval=Approval.REJECTED,
+        )
+        self._transact([self._conditional_put(updated, current.revision)], f"{model} v{version}")
+        self._publisher.publish("ModelRejected", {**self._detail(updated), "by": by, "reason": reason})
+        return updated
 
     def set_stage(
         self, model: str, version: int, stage: Stage, *, expected: Stage, by: str = "liveml", reason: str = ""

@@ -6,6 +6,7 @@ through Mangum. Models are loaded before the app is built (module scope on Lambd
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -166,6 +167,8 @@ def create_app(
 
     async def predict(request: Request, body: Any) -> Response:
         t0 = time.perf_counter()
+        if cfg.drill_latency_ms:  # a rollback drill: this version is slow on purpose
+            await asyncio.sleep(cfg.drill_latency_ms / 1000)
         served = models.for_player(body.player_id)
         request.state.served = served
         row = body.features.model_dump(by_alias=True)
@@ -175,6 +178,8 @@ def create_app(
 
     async def predict_batch(request: Request, body: Any) -> Response:
         t0 = time.perf_counter()
+        if cfg.drill_latency_ms:
+            await asyncio.sleep(cfg.drill_latency_ms / 1000)
         groups: dict[str, list[int]] = {}
         served_of: list[ServedModel] = []
         rows = []

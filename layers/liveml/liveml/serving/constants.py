@@ -25,6 +25,9 @@ CAPTURE_PREFIX = "LIVEML_CAPTURE_PREFIX"
 CAPTURE_MAX_AGE_S = "LIVEML_CAPTURE_MAX_AGE_S"
 CAPTURE_MAX_RECORDS = "LIVEML_CAPTURE_MAX_RECORDS"
 
+#: Drill only (set by a rollout's ``drill`` on the version it publishes): added latency per request, ms.
+DRILL_LATENCY_MS = "LIVEML_DRILL_LATENCY_MS"
+
 METRICS_NAMESPACE = "LiveML"
 SERVICE_NAME = "liveml-predict"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,6 +15,7 @@ from liveml.serving.capture import PredictionCapture
 from liveml.serving.metrics import ServingMetrics
 from liveml.serving.models import ServingModels, load_models
 from liveml.serving.settings import ServingSettings
+from liveml.serving.shadow import ShadowTee
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ class Runtime:
     models: ServingModels | None
     capture: PredictionCapture
     metrics: ServingMetrics
+    #: Sampled requests for a candidate to score in the shadows (off unless LIVEML_SHADOW is set).
+    shadow: ShadowTee = field(default_factory=ShadowTee.from_env)
 
     def after_invocation(self) -> None:
         """End of a Lambda invocation: the sandbox may be frozen (or reclaimed) right after we return,

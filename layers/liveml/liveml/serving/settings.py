@@ -31,5 +31,7 @@ class ServingSettings:
     capture_prefix: str = field(default_factory=lambda: os.environ.get(c.CAPTURE_PREFIX, "captures"))
     capture_max_age_s: float = field(default_factory=lambda: _float(c.CAPTURE_MAX_AGE_S, 30.0))
     capture_max_records: int = field(default_factory=lambda: _int(c.CAPTURE_MAX_RECORDS, 1000))
+    #: A rollback drill's injected latency (ms); 0 in normal service.
+    drill_latency_ms: float = field(default_factory=lambda: _float(c.DRILL_LATENCY_MS, 0.0))
     #: Above this many rows a batch is scored in a worker thread so the event loop keeps answering.
     offload_rows: int = 64

@@ -1,0 +1,177 @@
+"""What an operator does to rollouts (`liveml rollout …`): start, status, promote, roll back, abort.
+
+``promote``, ``rollback`` and ``abort`` act at once: they stop the rollout's execution (so it cannot
+move ``live`` again) and then run the same steps the state machine would, as the operator.
+``rollback`` without a rollout in progress puts ``live`` back on the version the last promoted rollout
+replaced, in one alias update, and restores the registry's production pointer to match.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from liveml.aws import client
+from liveml.registry import Registry, Stage, StaleStateError
+from liveml.rollout.aliases import PredictFunction
+from liveml.rollout.errors import RolloutError
+from liveml.rollout.settings import RolloutSettings
+from liveml.rollout.steps import RolloutSteps
+from liveml.rollout.store import RolloutStore
+
+_FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@dataclass
+class Controller:
+    state_machine_arn: str
+    function: PredictFunction
+    registry: Registry
+    store: RolloutStore
+    sfn: Any = None
+
+    def __post_init__(self) -> None:
+        self.sfn = self.sfn or client("stepfunctions")
+
+    def steps(self) -> RolloutSteps:
+        return RolloutSteps(registry=self.registry, store=self.store, function=self.function)
+
+    # ------------------------------------------------------------------ start
+    def start(self, model: str, version: int, settings: dict[str, Any]) -> str:
+        """Start a rollout execution; its ARN. Settings are checked here, so a typo fails before starting."""
+        version_doc = self.registry.get(model, version)
+        RolloutSettings.resolve(version_doc.lineage.settings.get("rollout"), settings)
+        held = self.store.holder(model)
+        if held and held["expires_at"] > time.time():
+            raise RolloutError(
+                f"refused: rollout {held['rollout_id']} of {model} v{held['version']} is in progress "
+                "(liveml rollout status); end it with promote, rollback or abort first"
+            )
+        # An execution started a moment ago may not hold the lock yet: its name says whose it is.
+        running = self.sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
+        for execution in running["executions"]:
+            if execution["name"].startswith(f"{model}-v"):
+                raise RolloutError(f"refused: {execution['name']} is starting; wait for it or abort it")
+        name = f"{model}-v{version}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
+        answer = self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=name,
+            input=json.dumps({"model": model, "version": version, "settings": settings}),
+        )
+        return str(answer["executionArn"])
+
+    def wait(self, execution_arn: str, timeout_s: float = 1800) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] in _FINISHED:
+                return dict(described)
+            if time.monotonic() > deadline:
+                raise RolloutError(f"{execution_arn} still {described['status']} after {timeout_s:.0f}s")
+            time.sleep(1)
+
+    # ------------------------------------------------------------------ status
+    def current(self, model: str) -> dict[str, Any] | None:
+        """The record of the rollout in progress (None when none is)."""
+        held = self.store.holder(model)
+        if not held:
+            return None
+        try:
+            return self.store.get(model, held["rollout_id"])
+        except RolloutError:  # locked a moment ago; its record is written once the version is published
+            return {**held, "model": model, "status": "preparing"}
+
+    def status(self, model: str) -> dict[str, Any]:
+        routing = self.function.routing()
+        history = self.store.history(model)
+        production = self.registry.production(model)
+        latest = history[0] if history else None
+        execution = None
+        if latest and str(latest.get("execution", "")).startswith("arn:"):
+            try:
+                execution = self.sfn.describe_execution(executionArn=latest["execution"])["status"]
+            except Exception:  # an execution record may have expired; the rollout record stands
+                execution = None
+        from liveml.rollout.shadow import Shadow
+
+        shadow = Shadow(self.function, registry=self.registry, table=self.store.table)
+        return {
+            "model": model,
+            "shadow": {"state": shadow.state(model), "report": shadow.report(model)},
+            "live": {"version": routing.version, "extra": routing.extra, "weight": routing.weight},
+            "in_progress": self.store.holder(model),
+            "production": production.version if production else None,
+            "latest": latest,
+            "execution_status": execution,
+            "history": history[:10],
+        }
+
+    # ------------------------------------------------------------------ operator actions
+    def _stop(self, record: dict[str, Any], why: str) -> None:
+        execution = str(record.get("execution", ""))
+        if execution.startswith("arn:"):
+            with contextlib.suppress(self.sfn.exceptions.ExecutionDoesNotExist):
+                self.sfn.stop_execution(executionArn=execution, error="StoppedByOperator", cause=why[:256])
+
+    def _in_progress(self, model: str) -> dict[str, Any]:
+        record = self.current(model)
+        if record is None:
+            raise RolloutError(f"no rollout of {model} is in progress (liveml rollout status {model})")
+        if "candidate" not in record:
+            raise RolloutError(f"the rollout of {model} has not published its version yet: try again shortly")
+        return record
+
+    def promote(self, model: str, by: str = "cli") -> dict[str, Any]:
+        """Skip the remaining steps: 100% to the new version now."""
+        record = self._in_progress(model)
+        self._stop(record, f"promoted by {by}")
+        return self.steps().promote(record, by=by)
+
+    def abort(self, model: str, by: str = "cli", reason: str = "") -> dict[str, Any]:
+        """Stop the rollout: live back to 100% stable; the version stays approved (a candidate)."""
+        record = self._in_progress(model)
+        why = reason or f"aborted by {by}"
+        self._stop(record, why)
+        return self.steps().rollback({**record, "reason": why}, by=by, reject=False, outcome="aborted")
+
+    def rollback(self, model: str, by: str = "cli", reason: str = "") -> dict[str, Any]:
+        """live back to the previous version in one alias update, at any time."""
+        why = reason or f"rolled back by {by}"
+        record = self.current(model)
+        if record is not None and "candidate" in record:
+            self._stop(record, why)
+            return self.steps().rollback({**record, "reason": why}, by=by)
+        promoted = next((r for r in self.store.history(model) if r.get("status") == "promoted"), None)
+        if promoted is None:
+            raise RolloutError(f"{model} has no promoted rollout to roll back")
+        self.function.route(promoted["stable"])  # the one call that moves traffic
+        self._restore_registry(model, promoted, why, by)
+        done = {**promoted, "status": "rolled_back", "reason": why, "percent": 0}
+        done["events"] = [*promoted.get("events", []), {"at": datetime.now(UTC).isoformat(), "event": why}]
+        self.store.save(done)
+        self.steps()._notify(
+            done, "rolled_back", f"LiveML: {model} v{promoted['version']} rolled back",
+            [f"{by} rolled back model {model} v{promoted['version']}.", f"Why: {why}",
+             f"Traffic: live is back at 100% version {promoted['stable']}."],
+        )  # fmt: skip
+        return done
+
+    def _restore_registry(self, model: str, promoted: dict[str, Any], why: str, by: str) -> None:
+        try:
+            previous = promoted.get("stable_model_version")
+            if previous:
+                prev = self.registry.get(model, int(previous))
+                if prev.stage is not Stage.PRODUCTION:  # archives the rolled-back version in the same write
+                    self.registry.set_stage(model, prev.version, Stage.PRODUCTION, expected=prev.stage, by=by,
+                                            reason=why)  # fmt: skip
+            bad = self.registry.get(model, int(promoted["version"]))
+            if bad.stage is Stage.PRODUCTION:
+                self.registry.set_stage(model, bad.version, Stage.ARCHIVED, expected=Stage.PRODUCTION, by=by,
+                                        reason=why)  # fmt: skip
+            self.registry.revoke(model, bad.version, by=by, reason=why)
+        except StaleStateError:
+            pass  # the alias is what serves; the registry was changed by someone else meanwhile

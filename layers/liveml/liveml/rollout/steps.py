@@ -1,0 +1,357 @@
+"""The rollout state machine's steps (``statemachines/rollout.asl.json``), one method each.
+
+The execution carries a small ``rollout`` document (ids, versions, schedule, position, last check);
+each step takes it and returns the next one. Model files stay in S3; nothing big passes through.
+
+    Prepare -> Smoke -> Shift -> Bake (Wait) -> Check -> (Bake | Shift | Promote | Rollback)
+
+Failures raise typed errors; the state machine's ``Catch`` sends them to ``rollback`` (which puts
+``live`` back on the stable version if it moved, rejects the version, and says why) or, before
+anything was locked, to ``refused``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from liveml.aws import client
+from liveml.registry import Approval, ModelVersion, Registry, Stage, StaleStateError
+from liveml.rollout import binding as bindings
+from liveml.rollout import health, notify
+from liveml.rollout.aliases import PredictFunction, Routing
+from liveml.rollout.errors import RolloutError
+from liveml.rollout.probe import probe, smoke_test
+from liveml.rollout.settings import DRILL_LATENCY_MS, PREDICT_ALIAS, PREDICT_FUNCTION, RolloutSettings
+from liveml.rollout.store import RolloutStore
+
+log = logging.getLogger(__name__)
+
+BY = "rollout"
+#: The lock outlives a crashed rollout by this much beyond its longest possible run.
+LOCK_MARGIN_S = 3600
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def reason_of(error: dict[str, Any] | None) -> str:
+    """One line from a Catch's ``{"Error", "Cause"}`` (a Lambda error's JSON cause, or plain text)."""
+    if not error:
+        return ""
+    kind, cause = error.get("Error", "Error"), error.get("Cause", "")
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return f"{kind}: {cause}".strip()
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return f"{parsed.get('errorType', kind)}: {parsed['errorMessage']}"
+    return f"{kind}: {cause}"
+
+
+class RolloutSteps:
+    """The steps, with their ports (tests pass fakes; defaults are the stack's resources)."""
+
+    def __init__(
+        self,
+        *,
+        registry: Registry | None = None,
+        store: RolloutStore | None = None,
+        function: PredictFunction | None = None,
+        sns: Any = None,
+        cloudwatch: Any = None,
+        s3: Any = None,
+    ) -> None:
+        self.registry = registry or Registry()
+        self.store = store or RolloutStore()
+        name = os.environ.get(PREDICT_FUNCTION)
+        if function is None and not name:
+            raise RolloutError(f"{PREDICT_FUNCTION} is not set")
+        self.function = function or PredictFunction(str(name), os.environ.get(PREDICT_ALIAS, "live"))
+        self._sns = sns
+        self._cloudwatch = cloudwatch
+        self._s3 = s3
+
+    # ------------------------------------------------------------------ Prepare
+    def prepare(self, request: dict[str, Any], execution: str = "cli") -> dict[str, Any]:
+        """Lock, check, bind and publish. Input: ``{"model", "version", "settings"?}`` or an EventBridge
+        ``ModelApproved`` event. ``{"skipped": true, ...}`` when the model opted out of automatic rollouts."""
+        trigger = "cli"
+        if "detail" in request and "detail-type" in request:
+            trigger, request = str(request["detail-type"]), dict(request["detail"])
+        try:
+            model, number = str(request["model"]), int(request["version"])
+        except (KeyError, TypeError, ValueError):
+            raise RolloutError("a rollout needs a model name and an integer version") from None
+        version = self.registry.get(model, number)
+        settings = RolloutSettings.resolve(version.lineage.settings.get("rollout"), request.get("settings"))
+        if trigger != "cli" and not settings.auto:
+            return {"skipped": True, "model": model, "version": number, "reason": "rollout.auto is false"}
+        rollout_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        longest = (settings.bake_s + 120) * (len(settings.schedule()) + 1)
+        self.store.acquire(model, rollout_id, number, execution, longest + LOCK_MARGIN_S)
+        try:
+            return self._prepare_locked(version, settings, rollout_id, execution, trigger)
+        except Exception:
+            self.store.release(model, rollout_id)
+            raise
+
+    def _prepare_locked(
+        self, version: ModelVersion, settings: RolloutSettings, rollout_id: str, execution: str, trigger: str
+    ) -> dict[str, Any]:
+        model, number = version.model, version.version
+        if version.approval is not Approval.APPROVED:
+            raise RolloutError(f"{model} v{number} is {version.approval}: only an approved version rolls out")
+        routing = self.function.routing()
+        if routing.split:
+            raise RolloutError(
+                f"{self.function.function}:{self.function.alias} is split between versions {routing.version} "
+                f"and {routing.extra} (another rollout?): `liveml rollout rollback` resets it"
+            )
+        stable = routing.version
+        served = self.function.binding_of(stable)
+        served_versions = [v["version"] for v in (served or {}).get("variants", [])]
+        if served and served.get("model") == model and served_versions == [str(number)]:
+            raise RolloutError(f"{model} v{number} already serves from version {stable}: nothing to roll out")
+        binding = bindings.single_binding(version)
+        extra_env = {}
+        if settings.drill and settings.drill.latency_ms:
+            extra_env[DRILL_LATENCY_MS] = str(settings.drill.latency_ms)
+        description = f"{bindings.describe(binding)} (rollout {rollout_id})"
+        candidate = self.function.publish(binding, description=description, extra_env=extra_env)
+        if version.stage is not Stage.PRODUCTION:
+            self.registry.set_stage(
+                model, number, Stage.STAGING, expected=version.stage, by=BY, reason=f"rollout {rollout_id}"
+            )
+        state: dict[str, Any] = {
+            "rollout_id": rollout_id,
+            "model": model,
+            "version": number,
+            "function": self.function.function,
+            "alias": self.function.alias,
+            "stable": stable,
+            "stable_model_version": (served or {}).get("variants", [{}])[0].get("version")
+            if served
+            else None,
+            "candidate": candidate,
+            "settings": settings.model_dump(mode="json"),
+            "schedule": settings.schedule(),
+            "step": 0,
+            "percent": 0,
+            "wait_s": settings.check_every_s,
+            "checks": 0,
+            "execution": execution,
+            "trigger": trigger,
+            "started_at": _now(),
+            "status": "smoke_testing",
+            "events": [{"at": _now(), "event": f"published version {candidate}: {description}"}],
+        }
+        self.store.save(state)
+        return state
+
+    # ------------------------------------------------------------------ Smoke
+    def smoke(self, state: dict[str, Any]) -> dict[str, Any]:
+        version = self.registry.get(state["model"], state["version"])
+        golden = bindings.read_model_json(version, "golden_requests.json", s3=self._s3)
+        result = smoke_test(self.function, state["candidate"], golden)
+        return self._event(
+            state,
+            f"smoke test passed: {result['golden_requests']} golden requests",
+            status="shifting",
+            smoke=result,
+        )
+
+    # ------------------------------------------------------------------ Shift
+    def shift(self, state: dict[str, Any]) -> dict[str, Any]:
+        percent = int(state["schedule"][state["step"]])
+        self.function.route(state["stable"], state["candidate"], percent / 100)
+        settings = RolloutSettings.model_validate(state["settings"])
+        return self._event(
+            state,
+            f"live: {percent}% to version {state['candidate']}",
+            status="baking",
+            percent=percent,
+            bake_started=time.time(),
+            wait_s=min(settings.check_every_s, max(settings.bake_s, 1)),
+            verdict="bake",
+        )
+
+    # ------------------------------------------------------------------ Check
+    def check(self, state: dict[str, Any]) -> dict[str, Any]:
+        settings = RolloutSettings.model_validate(state["settings"])
+        version = self.registry.get(state["model"], state["version"])
+        manifest = bindings.read_model_json(version, "manifest.json", s3=self._s3)
+        rows = self._probe_rows(version, settings.probe_requests)
+        probed = probe(self.function, state["candidate"], rows)
+        since = datetime.fromtimestamp(float(state.get("bake_started", time.time())), UTC)
+        traffic = health.traffic_metrics(self._cw(), state["model"], str(state["version"]), since)
+        verdict = health.judge(settings, probed, health.holdout_class_shares(manifest), traffic)
+        state = {**state, "checks": int(state.get("checks", 0)) + 1, "health": verdict.to_dict()}
+        if not verdict.healthy:
+            why = "; ".join(verdict.reasons)
+            return self._event(state, f"health check failed: {why}", verdict="rollback", reason=why)
+        elapsed = time.time() - float(state["bake_started"])
+        remaining = settings.bake_s - elapsed
+        if remaining >= 1:
+            return self._event(
+                state, f"healthy at {state['percent']}%", verdict="bake",
+                wait_s=int(max(1, min(settings.check_every_s, remaining))),
+            )  # fmt: skip
+        if state["step"] + 1 < len(state["schedule"]):
+            return self._event(state, f"healthy after the bake at {state['percent']}%", verdict="next",
+                               step=state["step"] + 1)  # fmt: skip
+        return self._event(state, f"healthy after the bake at {state['percent']}%", verdict="promote")
+
+    def _probe_rows(self, version: ModelVersion, n: int) -> list[dict[str, Any]]:
+        if "holdout_rows.jsonl" in version.artifacts:
+            text = bindings.read_model_file(version, "holdout_rows.jsonl", s3=self._s3).decode()
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+            if rows:
+                manifest = bindings.read_model_json(version, "manifest.json", s3=self._s3)
+                keep = set(manifest.get("feature_order") or rows[0]) | {manifest.get("event_time")}
+                return [{k: v for k, v in r.items() if k in keep} for r in rows[:n]]
+        golden = bindings.read_model_json(version, "golden_requests.json", s3=self._s3)
+        return [r["features"] for r in golden["requests"]][:n]
+
+    # ------------------------------------------------------------------ Promote
+    def promote(self, state: dict[str, Any], *, by: str = BY) -> dict[str, Any]:
+        self.function.route(state["candidate"])
+        model, number = state["model"], state["version"]
+        current = self.registry.get(model, number)
+        if current.stage is not Stage.PRODUCTION:
+            self.registry.set_stage(
+                model,
+                number,
+                Stage.PRODUCTION,
+                expected=current.stage,
+                by=by,
+                reason=f"rollout {state['rollout_id']}",
+            )
+        state = self._event(state, f"promoted: live is 100% version {state['candidate']}", status="promoted",
+                            percent=100, finished_at=_now())  # fmt: skip
+        self.store.release(model, state["rollout_id"])
+        previous = f"v{state['stable_model_version']}" if state.get("stable_model_version") else "nothing"
+        self._notify(
+            state, "promoted", f"LiveML: {model} v{number} promoted",
+            [
+                f"Model {model} v{number} is in production: {state['function']}:{state['alias']} serves "
+                f"version {state['candidate']} to 100% of requests (it replaced {previous}).",
+                f"Strategy: {state['settings']['strategy']} {state['schedule']}, "
+                f"{state.get('checks', 0)} health checks passed.",
+                f"Rollback: liveml rollout rollback {model}  (back to version {state['stable']})",
+            ],
+        )  # fmt: skip
+        return state
+
+    # ------------------------------------------------------------------ Rollback
+    def rollback(
+        self,
+        state: dict[str, Any],
+        error: dict[str, Any] | None = None,
+        *,
+        by: str = BY,
+        reject: bool = True,
+        outcome: str = "rolled_back",
+    ) -> dict[str, Any]:
+        """``live`` back to 100% stable in one call (if it moved), the version rejected, the lock released,
+        and a notification saying why."""
+        why = state.get("reason") or reason_of(error) or "rolled back"
+        routing = self.function.routing()
+        moved = routing != Routing(state["stable"])
+        if moved:
+            self.function.route(state["stable"])
+        elif outcome == "rolled_back":
+            outcome = "stopped"  # caught before any traffic moved (the smoke test)
+        model, number = state["model"], state["version"]
+        if reject:
+            self._reject(model, number, why, by)
+        else:
+            self._restage(model, number, Stage.CANDIDATE, why, by)
+        traffic = f"live is back at 100% version {state['stable']}" if moved else "no traffic had moved"
+        state = self._event(state, f"{outcome}: {traffic}: {why}", status=outcome, reason=why,
+                            percent=0, finished_at=_now())  # fmt: skip
+        self.store.release(model, state["rollout_id"])
+        verdict = "rejected" if reject else "left a candidate"
+        self._notify(
+            state, outcome, f"LiveML: {model} v{number} {outcome.replace('_', ' ')}",
+            [
+                f"The rollout of model {model} v{number} was {outcome.replace('_', ' ')} by {by}.",
+                f"Why: {why}",
+                f"Traffic: {traffic} ({state['function']}:{state['alias']}).",
+                f"Registry: v{number} is {verdict}.",
+                f"Rollout {state['rollout_id']}, execution {state.get('execution')}",
+            ],
+        )  # fmt: skip
+        return state
+
+    def refused(self, request: dict[str, Any], error: dict[str, Any] | None) -> dict[str, Any]:
+        """Prepare failed (locked, not approved, bad input): nothing moved; say why."""
+        if "detail" in request:
+            request = request["detail"]
+        model = str(request.get("model", "?"))
+        why = reason_of(error)
+        return notify.publish(
+            model, "refused", f"LiveML: rollout of {model} v{request.get('version', '?')} not started",
+            [f"The rollout of model {model} v{request.get('version', '?')} did not start.", f"Why: {why}",
+             "Nothing changed: live serves what it served."],
+            sns=self._sns,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ helpers
+    def _reject(self, model: str, number: int, why: str, by: str) -> None:
+        try:
+            current = self.registry.get(model, number)
+            if current.approval is Approval.APPROVED and current.stage is not Stage.PRODUCTION:
+                self.registry.revoke(model, number, by=by, reason=why[:500])
+            self._restage(model, number, Stage.ARCHIVED, why, by)
+        except StaleStateError as exc:  # the registry moved meanwhile: the alias is what matters now
+            log.warning("registry not updated for %s v%s: %s", model, number, exc)
+
+    def _restage(self, model: str, number: int, stage: Stage, why: str, by: str) -> None:
+        current = self.registry.get(model, number)
+        if current.stage is Stage.STAGING:
+            self.registry.set_stage(model, number, stage, expected=Stage.STAGING, by=by, reason=why[:500])
+
+    def _event(self, state: dict[str, Any], text: str, **fields: Any) -> dict[str, Any]:
+        events = [*state.get("events", []), {"at": _now(), "event": text}][-50:]
+        state = {**state, **fields, "events": events}
+        self.store.save(state)
+        return state
+
+    def _notify(self, state: dict[str, Any], outcome: str, subject: str, lines: list[str]) -> None:
+        notify.publish(state["model"], outcome, subject, lines, sns=self._sns)
+
+    def _cw(self) -> Any:
+        if self._cloudwatch is None:
+            self._cloudwatch = client("cloudwatch")
+        return self._cloudwatch
+
+
+def run_step(action: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The rollout function's dispatch: ``{"action", "rollout" | "request", "error"?, "execution"?}``."""
+    steps = RolloutSteps()
+    if action == "prepare":
+        return steps.prepare(event["request"], str(event.get("execution", "cli")))
+    if action == "refused":
+        return steps.refused(event.get("request", {}), event.get("error"))
+    state = event["rollout"]
+    if action == "smoke":
+        return steps.smoke(state)
+    if action == "shift":
+        return steps.shift(state)
+    if action == "check":
+        return steps.check(state)
+    if action == "promote":
+        return steps.promote(state)
+    if action == "rollback":
+        return steps.rollback(state, event.get("error"))
+    raise RolloutError(f"unknown rollout action {action!r}")
+
+
+__all__ = ["RolloutSteps", "reason_of", "run_step"]

@@ -1,0 +1,78 @@
+"""Shadow traffic, serving side: a sampled share of answered ``/predict`` requests goes to a queue with
+the answer the player got, for a candidate version to score later (``liveml.rollout.shadow``).
+
+The player's answer is already made when this runs and never depends on it: a failed send is logged
+and dropped (shadow data is a sample, not a record). Configured per published version, so turning
+shadowing on or off is an alias move like any other:
+
+    LIVEML_SHADOW = {"candidate": "<function version>", "model_version": "4", "sample_rate": 0.1}
+    LIVEML_SHADOW_QUEUE = <SQS queue URL>   (from the stack)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SHADOW = "LIVEML_SHADOW"
+SHADOW_QUEUE = "LIVEML_SHADOW_QUEUE"
+
+
+class ShadowTee:
+    def __init__(
+        self,
+        config: dict[str, Any] | None,
+        queue_url: str | None,
+        *,
+        sqs: Any = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config or {}
+        self.queue_url = queue_url
+        self.rate = float(self.config.get("sample_rate", 0.0))
+        self._sqs = sqs
+        self._rng = rng
+
+    @classmethod
+    def from_env(cls) -> ShadowTee:
+        raw = os.environ.get(SHADOW)
+        try:
+            config = json.loads(raw) if raw else None
+        except ValueError:
+            log.error("%s is not JSON; shadowing is off", SHADOW)
+            config = None
+        return cls(config, os.environ.get(SHADOW_QUEUE))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.queue_url and self.rate > 0 and self.config.get("candidate"))
+
+    def after(self, event: dict[str, Any], response: dict[str, Any]) -> bool:
+        """Maybe enqueue this request; True when it was sent."""
+        if not self.enabled or response.get("statusCode") != 200:
+            return False
+        if event.get("httpMethod") != "POST" or event.get("path") != "/predict" or self._rng() >= self.rate:
+            return False
+        try:
+            if self._sqs is None:
+                from liveml.aws.clients import client
+
+                self._sqs = client("sqs", connect_timeout=1, read_timeout=2)
+            message = {
+                "candidate": self.config["candidate"],
+                "model": self.config.get("model"),
+                "model_version": self.config.get("model_version"),
+                "request": json.loads(event.get("body") or "null"),
+                "primary": json.loads(response.get("body") or "null"),
+            }
+            self._sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(message))
+        except Exception as exc:  # never the player's problem
+            log.warning("shadow sample not sent: %s", exc)
+            return False
+        return True
