@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import typer
@@ -11,8 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from liveml.aws import client
+from liveml.aws.s3 import get_bytes
 from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
 from liveml.cli.pipeline import report_outcome, watch
+from liveml.cli.rollout import controller
 from liveml.pipeline import SETTINGS_FILE, find_execution
 from liveml.registry import Registry
 from liveml.stack.api import call_api
@@ -31,13 +34,21 @@ def demo(
     aws: bool = AWS_OPTION,
     stack_name: str = STACK_OPTION,
 ) -> None:
-    """Generate player data, upload it with its contract, watch the pipeline train and register a model."""
+    """Generate players, upload them with their contract, watch the pipeline train and register a model,
+    roll it out as a canary, and ask the API for a prediction."""
     from liveml.data.synth import generate_players, player_contract  # pandas: only when the demo runs
 
     outputs = connect(aws, stack_name)
     s3 = client("s3")
     folder = f"datasets/{model}/"
-    settings = {"trials": trials, "time_budget_s": time_budget, "cv_folds": 3, "seed": seed}
+    # The demo starts its rollout itself (below), with a bake short enough to watch.
+    settings = {
+        "trials": trials,
+        "time_budget_s": time_budget,
+        "cv_folds": 3,
+        "seed": seed,
+        "rollout": {"auto": False},
+    }
     s3.put_object(
         Bucket=outputs.data_bucket, Key=folder + "contract.yaml", Body=player_contract().to_yaml().encode()
     )
@@ -74,7 +85,22 @@ def demo(
     table.add_row("artifacts", ", ".join(sorted(version.artifacts)))
     console.print(table)
 
-    status, answer = call_api(outputs, "GET", "/health")
-    console.print(f"GET /health with the API key → {status} {answer}")
-    status, answer = call_api(outputs, "GET", "/health", with_key=False)
-    console.print(f"GET /health without a key   → {status} {answer}")
+    rollout = controller(aws, stack_name)
+    canary = {"strategy": "canary", "percent": 20, "bake_s": 10, "check_every_s": 5}
+    arn = rollout.start(model, version.version, canary)
+    with console.status(f"rolling out v{version.version}: smoke test, 20% canary, health checks, 100%"):
+        ended = rollout.wait(arn, timeout_s=600)
+    if ended["status"] != "SUCCEEDED":
+        console.print(f"[red]✗[/] rollout {ended['status']}: {ended.get('cause') or ended.get('error')}")
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/] v{version.version} serves 100% of `live` (liveml rollout status {model})")
+
+    golden = json.loads(get_bytes(version.artifacts["golden_requests.json"].uri))["requests"][0]
+    request = {"player_id": "demo-player-1", "features": golden["features"]}
+    status, answer = call_api(outputs, "POST", "/predict", request)
+    console.print(f"POST /predict with the API key → {status} {json.dumps(answer)}")
+    request["features"] = {**golden["features"], "level": "high"}
+    status, answer = call_api(outputs, "POST", "/predict", request)
+    console.print(f"POST /predict with a bad level  → {status} {json.dumps(answer)}")
+    status, answer = call_api(outputs, "POST", "/predict", request, with_key=False)
+    console.print(f"POST /predict without a key     → {status} {json.dumps(answer)}")
