@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,21 @@ def _no_network_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
         enable_socket()
 
 
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for a block and put back what was there before."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for folder, marker in _CLOUD_SUITES.items():
@@ -68,16 +84,10 @@ def localstack() -> Iterator[Status]:
         "AWS_ENDPOINT_URL": current.endpoint,
         "LIVEML_ENDPOINT_URL": current.endpoint,
     }
-    saved = {key: os.environ.get(key) for key in session_env}
-    os.environ.update(session_env)
     try:
-        yield current
+        with _environment(session_env):
+            yield current
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         if started_here:
             down()
 
@@ -98,13 +108,5 @@ def stack(localstack: Status) -> Iterator[StackOutputs]:
         "LIVEML_EVENT_BUS": outputs.event_bus,
         "LIVEML_ALERTS_TOPIC": outputs.alerts_topic_arn,
     }
-    saved = {key: os.environ.get(key) for key in session_env}
-    os.environ.update(session_env)
-    try:
+    with _environment(session_env):
         yield outputs
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -6,9 +6,35 @@ map them to answers in one place each, so a caller never sees a stack trace for 
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class LiveMLError(Exception):
     """An expected failure with a message meant for a person."""
 
     #: HTTP status the API answers with when this error reaches it.
     http_status: int = 400
+
+
+def field_problems(exc: ValidationError, *, top: str = "(top level)") -> str:
+    """pydantic's errors as one line: ``field.path: why; other: why`` — for messages meant for people."""
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or top}: {err['msg']}" for err in exc.errors())
+
+
+def catch_reason(error: dict[str, Any] | None) -> str:
+    """One line from a Step Functions Catch's ``{"Error", "Cause"}``: a Lambda error's type and message
+    (its JSON cause, without the stack trace) or the plain cause."""
+    if not error:
+        return ""
+    kind, cause = error.get("Error", "Error"), error.get("Cause", "")
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return f"{kind}: {cause}".strip()
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return f"{parsed.get('errorType', kind)}: {parsed['errorMessage']}"
+    return f"{kind}: {cause}"

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from liveml.errors import catch_reason
 from liveml.pipeline import (
     ApprovalPolicy,
     PipelineError,
@@ -18,7 +19,6 @@ from liveml.pipeline import (
     is_dataset_key,
     start_run,
 )
-from liveml.pipeline.notify import reason
 
 
 def test_missing_settings_mean_defaults() -> None:
@@ -117,5 +117,6 @@ def test_a_catch_becomes_a_one_line_reason_without_the_trace() -> None:
     cause = json.dumps(
         {"errorType": "DataQualityError", "errorMessage": "data gate failed", "stackTrace": ["x"]}
     )
-    assert reason({"Error": "DataQualityError", "Cause": cause}) == "DataQualityError: data gate failed"
-    assert reason({"Error": "States.Timeout", "Cause": "took too long"}) == "States.Timeout: took too long"
+    assert catch_reason({"Error": "DataQualityError", "Cause": cause}) == "DataQualityError: data gate failed"
+    timeout = {"Error": "States.Timeout", "Cause": "took too long"}
+    assert catch_reason(timeout) == "States.Timeout: took too long"

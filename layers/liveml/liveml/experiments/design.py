@@ -20,6 +20,7 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from liveml.errors import field_problems
 from liveml.experiments.errors import ExperimentError
 from liveml.experiments.sequential import boundaries, equal_fractions, inflation_factor
 from liveml.serving.assignment import validate_split
@@ -147,11 +148,7 @@ class Experiment(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'experiment'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ExperimentError(f"invalid experiment: {problems}") from None
+            raise ExperimentError(f"invalid experiment: {field_problems(exc, top='experiment')}") from None
 
     @classmethod
     def from_yaml(cls, path: Path) -> Experiment:

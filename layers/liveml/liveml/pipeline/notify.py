@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from liveml.aws import client
 from liveml.config import Settings
+from liveml.errors import catch_reason
 
 _FAILED_EVENTS = (
     "TaskFailed",
@@ -30,18 +30,6 @@ def failing_state(execution_arn: str, *, sfn: Any = None) -> str:
         elif failed_seen and "stateEnteredEventDetails" in event:
             return str(event["stateEnteredEventDetails"]["name"])
     return "unknown"
-
-
-def reason(error: dict[str, Any]) -> str:
-    """A one-line reason from a Catch's ``{"Error", "Cause"}``: the error's type and message, no trace."""
-    kind, cause = error.get("Error", "Error"), error.get("Cause", "")
-    try:
-        parsed = json.loads(cause)
-    except (TypeError, ValueError):
-        return f"{kind}: {cause}".strip()
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return f"{parsed.get('errorType', kind)}: {parsed['errorMessage']}"
-    return f"{kind}: {cause}"
 
 
 #: Files a run writes as it goes; the notification links those that exist.
@@ -76,7 +64,7 @@ def notify_failure(
 ) -> dict[str, Any]:
     """Publish the failure to the alerts topic; return what was sent (the state machine's Fail uses it)."""
     state = failing_state(execution_arn, sfn=sfn)
-    why = reason(error)
+    why = catch_reason(error)
     model = run.get("model", "?")
     dataset = f"s3://{run.get('bucket', '?')}/{run.get('key', '?')}"
     reports = _run_reports(run, s3=s3)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from liveml.errors import field_problems
 from liveml.pipeline.errors import PipelineError
 
 SETTINGS_FILE = "liveml.yaml"
@@ -71,11 +72,7 @@ class PipelineSettings(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or '(root)'}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise PipelineError(f"{where} is invalid: {problems}") from None
+            raise PipelineError(f"{where} is invalid: {field_problems(exc, top='(root)')}") from None
 
 
 def is_dataset_key(key: str) -> bool:

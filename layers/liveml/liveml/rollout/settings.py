@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from liveml.errors import field_problems
 from liveml.rollout.errors import RolloutError
 
 #: Environment variables of the rollout concern, in one place.
@@ -79,10 +80,7 @@ class RolloutSettings(BaseModel):
         try:
             return cls.model_validate(merged)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-            )
-            raise RolloutError(f"invalid rollout settings: {problems}") from None
+            raise RolloutError(f"invalid rollout settings: {field_problems(exc, top='(root)')}") from None
 
     def schedule(self) -> list[int]:
         """Traffic percentages to the new version, step by step, before the promotion to 100%."""

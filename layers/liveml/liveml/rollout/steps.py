@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from liveml.aws import client
+from liveml.errors import catch_reason
 from liveml.registry import Approval, ModelVersion, Registry, Stage, StaleStateError
 from liveml.rollout import binding as bindings
 from liveml.rollout import health, notify
@@ -39,20 +40,6 @@ LOCK_MARGIN_S = 3600
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-def reason_of(error: dict[str, Any] | None) -> str:
-    """One line from a Catch's ``{"Error", "Cause"}`` (a Lambda error's JSON cause, or plain text)."""
-    if not error:
-        return ""
-    kind, cause = error.get("Error", "Error"), error.get("Cause", "")
-    try:
-        parsed = json.loads(cause)
-    except (TypeError, ValueError):
-        return f"{kind}: {cause}".strip()
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return f"{parsed.get('errorType', kind)}: {parsed['errorMessage']}"
-    return f"{kind}: {cause}"
 
 
 class RolloutSteps:
@@ -261,7 +248,7 @@ class RolloutSteps:
     ) -> dict[str, Any]:
         """``live`` back to 100% stable in one call (if it moved), the version rejected, the lock released,
         and a notification saying why."""
-        why = state.get("reason") or reason_of(error) or "rolled back"
+        why = state.get("reason") or catch_reason(error) or "rolled back"
         routing = self.function.routing()
         moved = routing != Routing(state["stable"])
         if moved:
@@ -295,7 +282,7 @@ class RolloutSteps:
         if "detail" in request:
             request = request["detail"]
         model = str(request.get("model", "?"))
-        why = reason_of(error)
+        why = catch_reason(error)
         return notify.publish(
             model, "refused", f"LiveML: rollout of {model} v{request.get('version', '?')} not started",
             [f"The rollout of model {model} v{request.get('version', '?')} did not start.", f"Why: {why}",
@@ -354,4 +341,4 @@ def run_step(action: str, event: dict[str, Any]) -> dict[str, Any]:
     raise RolloutError(f"unknown rollout action {action!r}")
 
 
-__all__ = ["RolloutSteps", "reason_of", "run_step"]
+__all__ = ["RolloutSteps", "run_step"]

@@ -29,6 +29,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from liveml.errors import field_problems
 from liveml.serving.assignment import validate_split
 from liveml.serving.constants import (
     BUCKETS,
@@ -99,11 +100,7 @@ class ModelBinding(BaseModel):
         try:
             return cls.model_validate_json(text)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise BindingError(f"{source}: {problems}") from None
+            raise BindingError(f"{source}: {field_problems(exc)}") from None
 
     @classmethod
     def from_dir(
