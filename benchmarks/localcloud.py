@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import statistics
 import threading
 import time
@@ -30,6 +29,7 @@ from typing import Any
 
 import boto3
 
+from liveml.aws import use_localstack
 from liveml.localcloud import LocalCloudConfig, descendants, down, group_members, project_root, status, up
 from liveml.stack import DeployTarget, build, deploy
 
@@ -102,7 +102,7 @@ def main() -> None:
         print(f"local_up_seconds_warm {time.perf_counter() - started:.3f} s")
 
         # The project's stack, as `liveml deploy --local` deploys it (sam build is cached after the first).
-        os.environ["LIVEML_ENDPOINT_URL"] = cfg.endpoint
+        use_localstack(cfg.endpoint)
         root = project_root()
         started = time.perf_counter()
         build(root)
