@@ -10,7 +10,15 @@ Run as a script by ``runner.up``. ``localstack-core`` 2026.3.0 uses two Python 3
   answers 500 "unsupported operand type(s) for |"; we make ``threading.Lock`` a class whose
   instances are the very same ``_thread`` locks.
 
-Both are no-ops on 3.13+. Nothing else is changed. Standard library only (plus that backport).
+Both are no-ops on 3.13+. And one LocalStack bug, fixed where it is, on any Python:
+
+- ``update_alias`` with ``AdditionalVersionWeights`` calls ``_create_routing_config_model`` without
+  the alias's target version (``TypeError: missing ... 'function_version'``), so a weighted alias
+  cannot be changed in place; deleting and re-creating it instead leaves a moment in which API
+  Gateway finds no alias and answers 502. With no version given we check the weights and build the
+  routing model as ``create_alias`` does, so a canary shift is one atomic call here as on AWS.
+
+Standard library only (plus that backport).
 """
 
 from __future__ import annotations
@@ -50,5 +58,25 @@ class _Lock:
 if not isinstance(threading.Lock, type):
     threading.Lock = _Lock
 
+
+def _fix_update_alias_weights() -> None:
+    try:
+        from localstack.services.lambda_.invocation.lambda_models import AliasRoutingConfig
+        from localstack.services.lambda_.provider import LambdaProvider
+    except ImportError:  # another LocalStack layout: leave it alone
+        return
+    original = LambdaProvider._create_routing_config_model
+
+    def routing_config(self: Any, routing_config_dict: dict[str, float], function_version: Any = None) -> Any:
+        if function_version is not None:
+            return original(self, routing_config_dict, function_version)
+        if len(routing_config_dict) > 1 or not all(0.0 <= w < 1.0 for w in routing_config_dict.values()):
+            raise ValueError(f"invalid AdditionalVersionWeights {routing_config_dict}")
+        return AliasRoutingConfig(version_weights=routing_config_dict)
+
+    LambdaProvider._create_routing_config_model = routing_config  # type: ignore[method-assign]
+
+
 if __name__ == "__main__":
+    _fix_update_alias_weights()
     runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)
