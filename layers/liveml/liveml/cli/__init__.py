@@ -40,13 +40,7 @@ _GROUPS: list[tuple[str, str]] = [
 
 def _attach() -> None:
     for module_name, group in _GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # the group is not written yet
-                continue
-            raise
-        sub: typer.Typer = module.app
+        sub: typer.Typer = importlib.import_module(module_name).app
         if group:
             app.add_typer(sub, name=group)
         else:
