@@ -162,3 +162,76 @@ def test_the_model_id_comes_from_the_environment_unless_given(monkeypatch: pytes
 def test_check_answer_accepts_version_names_without_counting_them_as_numbers() -> None:
     answer = parse_answer(_answer(explanation="Ship v4 rather than v3."))
     assert check_answer(answer, _advice()) == []
+
+
+# --- a serving plan explained -------------------------------------------------------------------------
+
+
+def _plan() -> Any:
+    from pathlib import Path
+
+    from liveml.advise import Sla, plan_deploy
+    from liveml.advise.measured import Measurement
+
+    sla = Sla.load(Path(__file__).resolve().parents[3] / "examples" / "sla.yaml")
+    measured = Measurement(cpu_ms_per_request=0.62, p99_ms=1.4, rss_mb=151.0, requests=500)
+    return plan_deploy(sla, measured, model="churn", version=4, holdout={"accuracy": 0.81})
+
+
+def test_a_plan_explanation_may_cite_the_plans_figures_and_propose_an_sla_change() -> None:
+    plan = _plan()
+    lam = plan.lambda_
+    text = (
+        f"Lambda needs {lam.memory_mb} MB and {lam.provisioned_peak} warm environments at the peak of "
+        f"2,000 requests a second, and costs about ${lam.monthly_total_usd:,.2f} a month, mostly API Gateway."
+    )
+    proposal = {"kind": "sla", "field": "cost.max_monthly_usd", "value": 5000, "why": "Lambda is over 3000."}
+    client, _ = _client_answering(
+        json.dumps({"recommended_version": None, "explanation": text, "proposals": [proposal]})
+    )
+    result = explain(plan, client=client, model_id=MODEL_ID)
+    assert result.source == "llm", result.mismatches
+    assert result.proposals[0].field == "cost.max_monthly_usd"
+
+
+def test_a_plan_explanation_with_a_wrong_cost_is_not_used() -> None:
+    plan = _plan()
+    text = "Lambda costs about $1,234.56 a month."
+    client, _ = _client_answering(json.dumps({"recommended_version": None, "explanation": text}))
+    result = explain(plan, client=client, model_id=MODEL_ID)
+    assert result.source == "deterministic" and any("1,234.56" in m for m in result.mismatches)
+    assert result.text.startswith(f"- Lambda: {plan.lambda_.memory_mb} MB")
+
+
+def test_the_cli_shows_why_an_llm_answer_was_not_used(
+    stack: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from liveml.cli import app
+
+    client, stub = _client_answering(_answer(recommended_version=99, explanation="Ship it: ROC AUC 0.9999."))
+    monkeypatch.setattr("liveml.aws.client", lambda service, **_: client)
+    out = tmp_path / "advice.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "advise",
+            "model",
+            "--model",
+            "churn",
+            "--llm",
+            "bedrock",
+            "--llm-model",
+            MODEL_ID,
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    stub.assert_no_pending_responses()
+    assert "The LLM's answer was not used" in result.output and "cites 0.9999" in result.output
+    explanation = json.loads(out.read_text())["explanation"]
+    assert explanation["source"] == "deterministic" and any(
+        "recommends v99" in m for m in explanation["mismatches"]
+    )

@@ -125,3 +125,15 @@ def test_the_rule_prefers_on_device_then_fairness_then_calibration_then_size_amo
         [Candidate(1, "f", "Approved", "candidate", excluded="needs columns")], "roc_auc", 0.005, None, 1, 10
     )
     assert none is None and "needs columns" in why[0]
+
+
+def test_a_version_that_needs_columns_the_shared_holdout_lacks_is_shown_as_excluded(
+    stack: Any, tmp_path: Path
+) -> None:
+    # v2 was trained without the free-text column, so its holdout cannot feed v1, which reads it.
+    pairs = [(v, fetch_version(v, tmp_path)) for v in stack.versions[:2]]
+    advice = compare("churn", pairs, production=1)
+    v1 = advice.candidates[0]
+    assert advice.holdout_version == 2 and v1.excluded and "feedback" in v1.excluded
+    assert advice.recommended == 2
+    assert any(r.startswith("v1 could not be compared") for r in advice.reasons)

@@ -71,6 +71,10 @@ class ModelAdvice:
     recommended: int | None
     reasons: list[str]
 
+    @property
+    def headline(self) -> str:
+        return f"Model {self.model!r} ({self.task}): which registered version to ship"
+
     def facts(self) -> dict[str, float]:
         """Every number the advice rests on, by name: what an LLM may cite and nothing else."""
         out: dict[str, float] = {

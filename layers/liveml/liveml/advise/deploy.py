@@ -25,7 +25,7 @@ import yaml
 from liveml.advise import cloudwatch, grafana, prometheus, validate
 from liveml.advise.constants import API_GATEWAY_REST_TIERS, PRICES, PRICES_AS_OF, PRICES_REGION
 from liveml.advise.measured import Measurement, base_manifests
-from liveml.advise.plan import DeployPlan, plan_deploy
+from liveml.advise.plan import BURST, DeployPlan, plan_deploy
 from liveml.advise.sla import Sla
 
 #: Holdout figures the live-quality alarms compare against.
@@ -112,6 +112,10 @@ def advise_deploy(
     return DeployAdvice(plan, checks, written, summary)
 
 
+def _tier(upto: float, price: float) -> str:
+    return f"${price:g} up to {upto:g}M" if upto != float("inf") else f"${price:g} beyond"
+
+
 def render_summary(plan: DeployPlan, checks: list[validate.Check]) -> str:
     sla, m, lam, eks = plan.sla, plan.measurement, plan.lambda_, plan.eks
     s = eks.peak
@@ -132,7 +136,7 @@ def render_summary(plan: DeployPlan, checks: list[validate.Check]) -> str:
         f"{lam.predicted_p99_ms:g} ms at the API ({'meets' if lam.meets_latency else 'MISSES'} the SLA)",
         f"- provisioned concurrency {lam.provisioned_peak} at the peak, {lam.provisioned_off_peak} "
         "off-peak (no cold start for 99.9% of peak seconds)",
-        f"- reserved concurrency {lam.reserved_concurrency} (room for {1.5:g}x the peak, then 429)",
+        f"- reserved concurrency {lam.reserved_concurrency} (room for {BURST:g}x the peak, then 429)",
         f"- ~${lam.monthly_total_usd:,.2f}/month: "
         + ", ".join(f"{k} ${v:,.2f}" for k, v in lam.monthly_usd.items()),
         "",
@@ -148,7 +152,7 @@ def render_summary(plan: DeployPlan, checks: list[validate.Check]) -> str:
         f"Prices: AWS list prices, {PRICES_REGION}, as of {PRICES_AS_OF}: "
         + ", ".join(f"{k} {v:g}" for k, v in PRICES.items())
         + "; API Gateway REST per million: "
-        + ", ".join(f"${price:g} up to {upto:g}M" for upto, price in API_GATEWAY_REST_TIERS),
+        + ", ".join(_tier(upto, price) for upto, price in API_GATEWAY_REST_TIERS),
         "",
         "## Findings",
         *(f"- {f}" for f in plan.findings or ["none: both paths meet the SLA within the cost ceiling"]),

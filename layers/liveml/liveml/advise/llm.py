@@ -1,10 +1,11 @@
 """The optional explanation by an LLM (Amazon Bedrock's Converse API), held to the facts.
 
-The model is given the deterministic advice and its facts (named numbers from the registry and the
-measurements) and nothing else. Its answer must be a JSON object that parses into :class:`LlmAnswer`;
-it must recommend the version the rule chose; every number in its text must match a fact within
-rounding; a proposed change must name a real SLA field or contract gate. Anything else — an API error
-included — and the deterministic answer stands, with the mismatch shown. Nothing else in LiveML needs it.
+The model is given the deterministic advice — a model comparison or a serving plan — and its facts
+(named numbers from the registry and the measurements) and nothing else. Its answer must be a JSON
+object that parses into :class:`LlmAnswer`; it must recommend the version the rule chose (when the
+advice is about versions); every number in its text must match a fact within rounding; a proposed
+change must name a real SLA field or contract gate. Anything else — an API error included — and the
+deterministic answer stands, with the mismatch shown. Nothing else in LiveML needs it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from liveml.advise.compare import ModelAdvice
 from liveml.advise.constants import bedrock_model_id
 from liveml.advise.sla import Sla
 from liveml.contract.model import Gates
@@ -25,14 +25,30 @@ from liveml.errors import field_problems
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?%?")
 
 SYSTEM = (
-    "You explain machine-learning model choices to game producers in plain, short sentences. "
+    "You explain machine-learning decisions (which model version to ship, how to serve it against an "
+    "SLA) to game producers in plain, short sentences. "
     "Use ONLY the facts given. Every number you write must be one of the facts (you may round it, or "
     "write a fraction as a percent). Answer with one JSON object and nothing else: "
-    '{"recommended_version": <int>, "explanation": "<3 to 6 sentences>", '
+    '{"recommended_version": <the version given, or null>, "explanation": "<3 to 6 sentences>", '
     '"proposals": [{"kind": "sla" | "gate", "field": "<dotted SLA field or contract gate>", '
     '"value": <number>, "why": "<one sentence>"}]}. '
     "Propose a change only when a fact supports it; an empty list is fine."
 )
+
+
+class Advice(Protocol):
+    """What can be explained: ``ModelAdvice`` and ``DeployPlan``."""
+
+    @property
+    def headline(self) -> str: ...
+
+    @property
+    def recommended(self) -> int | None: ...
+
+    @property
+    def reasons(self) -> list[str]: ...
+
+    def facts(self) -> dict[str, float]: ...
 
 
 class Proposal(BaseModel):
@@ -47,7 +63,7 @@ class Proposal(BaseModel):
 class LlmAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recommended_version: int
+    recommended_version: int | None = None
     explanation: str = Field(min_length=1)
     proposals: list[Proposal] = Field(default_factory=list)
 
@@ -102,7 +118,7 @@ def matches_fact(token: str, facts: list[float]) -> bool:
     return False
 
 
-def check_answer(answer: LlmAnswer, advice: ModelAdvice) -> list[str]:
+def check_answer(answer: LlmAnswer, advice: Advice) -> list[str]:
     """Every way ``answer`` departs from the facts (empty: it may be shown)."""
     facts = list(advice.facts().values())
     problems = []
@@ -136,20 +152,21 @@ def parse_answer(text: str) -> LlmAnswer:
         raise ValueError(f"the answer does not fit the expected shape: {field_problems(exc)}") from None
 
 
-def prompt(advice: ModelAdvice) -> str:
+def prompt(advice: Advice) -> str:
     facts = advice.facts()
+    chose = "" if advice.recommended is None else f" The rule recommends v{advice.recommended}."
     return (
-        f"Model {advice.model!r} ({advice.task}). The rule recommends v{advice.recommended}, because:\n"
+        f"{advice.headline}.{chose} The deterministic reasons:\n"
         + "\n".join(f"- {r}" for r in advice.reasons)
         + "\n\nFacts (name = value):\n"
         + "\n".join(f"{k} = {v:g}" for k, v in sorted(facts.items()))
         + f"\n\nSLA fields: {', '.join(sorted(_sla_fields()))}"
         + f"\nContract gates: {', '.join(sorted(_gate_fields()))}"
-        + "\nExplain the recommendation to a producer."
+        + "\nExplain this to a producer."
     )
 
 
-def explain(advice: ModelAdvice, *, client: Any = None, model_id: str | None = None) -> Explanation:
+def explain(advice: Advice, *, client: Any = None, model_id: str | None = None) -> Explanation:
     """Ask Bedrock (``bedrock-runtime`` ``converse``) to explain ``advice``; fall back to the
     deterministic reasons whenever the answer cannot be trusted."""
     deterministic = "\n".join(f"- {r}" for r in advice.reasons)

@@ -94,6 +94,41 @@ class DeployPlan:
     eks: EksPlan
     findings: list[str] = field(default_factory=list)
 
+    @property
+    def headline(self) -> str:
+        return f"Serving plan for {self.model} v{self.version} from its SLA"
+
+    @property
+    def recommended(self) -> int | None:
+        return None  # a plan recommends settings, not a version
+
+    @property
+    def reasons(self) -> list[str]:
+        lam, eks = self.lambda_, self.eks
+        return [
+            f"Lambda: {lam.memory_mb} MB, provisioned concurrency {lam.provisioned_peak} at the peak and "
+            f"{lam.provisioned_off_peak} off-peak, reserved {lam.reserved_concurrency}; predicted p99 "
+            f"{lam.predicted_p99_ms:g} ms; ~${lam.monthly_total_usd:,.2f} a month",
+            f"EKS: {eks.peak.replicas} replicas at the peak (HPA {eks.peak.hpa_min}-{eks.peak.hpa_max} at "
+            f"{eks.peak.hpa_cpu_target_percent}% CPU); predicted p99 {eks.predicted_p99_ms:g} ms; "
+            f"~${eks.monthly_total_usd:,.2f} a month",
+            *self.findings,
+        ]
+
+    def facts(self) -> dict[str, float]:
+        """Every number of the plan by its dotted name (what an LLM may cite)."""
+        out: dict[str, float] = {}
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for key, sub in value.items():
+                    walk(f"{prefix}.{key}" if prefix else str(key), sub)
+            elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                out[prefix] = float(value)
+
+        walk("", {k: v for k, v in self.as_dict().items() if k != "prices"})
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +17,9 @@ from rich.table import Table
 from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
 from liveml.errors import LiveMLError
 from liveml.registry import ModelVersion, Registry
+
+if TYPE_CHECKING:
+    from liveml.advise.llm import Advice, Explanation
 
 app = typer.Typer(
     help="The ops assistant: deployment and alerting config from an SLA, and model choices explained.",
@@ -44,6 +49,10 @@ def deploy(
         help="a saved measurement.json (or `liveml eks render`'s sizing.json): the same plan again",
     ),
     requests: int = typer.Option(500, min=50, help="timed requests when measuring"),
+    llm: str | None = typer.Option(None, "--llm", help="bedrock: let an LLM explain the plan"),
+    llm_model: str | None = typer.Option(
+        None, "--llm-model", help="Bedrock model id (default: LIVEML_ADVISE_BEDROCK_MODEL)"
+    ),
     aws: bool = AWS_OPTION,
     stack_name: str = STACK_OPTION,
 ) -> None:
@@ -54,6 +63,7 @@ def deploy(
     from liveml.advise.measured import load_measurement, measure_model
     from liveml.config import Settings
 
+    _check_llm(llm)
     sla = Sla.load(sla_path)  # a bad spec fails before anything is fetched
     connect(aws, stack_name)
     registry = Registry()
@@ -80,9 +90,39 @@ def deploy(
         progress.remove_task(task)
     console.print(escape(advice.summary), highlight=False)
     console.print(f"wrote {len(advice.written)} files under {out}/")
+    if llm:
+        _explain(advice.plan, llm_model, out / "explanation.json")
     if not advice.passed:
         failed = [c.output for c in advice.checks if not c.passed]
         raise LiveMLError(f"outputs refused by their validators: {', '.join(failed)} (see {out}/summary.md)")
+
+
+def _check_llm(llm: str | None) -> None:
+    if llm not in (None, "bedrock"):
+        raise LiveMLError(f"--llm must be bedrock, got {llm!r}")
+
+
+def _explanation_dict(explanation: Explanation) -> dict[str, Any]:
+    return {**asdict(explanation), "proposals": [p.model_dump() for p in explanation.proposals]}
+
+
+def _explain(advice: Advice, model_id: str | None, out: Path | None) -> Explanation:
+    """The LLM's explanation when it held to the facts; otherwise why it was not used."""
+    from liveml.advise.llm import explain
+
+    explanation = explain(advice, model_id=model_id)
+    if explanation.source == "llm":
+        console.print(f"\n[bold]In words ({explanation.model_id}):[/]")
+        console.print(escape(explanation.text), highlight=False)
+        for p in explanation.proposals:
+            console.print(f"- proposes {p.kind} {p.field} = {p.value:g}: {escape(p.why)}", highlight=False)
+    else:
+        console.print("\n[yellow]The LLM's answer was not used (the deterministic reasons stand):[/]")
+        for m in explanation.mismatches:
+            console.print(f"- {escape(m)}", highlight=False)
+    if out is not None:
+        out.write_text(json.dumps(_explanation_dict(explanation), indent=2) + "\n", encoding="utf-8")
+    return explanation
 
 
 def _version(registry: Registry, model: str, version: int | None) -> ModelVersion:
@@ -116,13 +156,10 @@ def model_cmd(
     stack_name: str = STACK_OPTION,
 ) -> None:
     """Compare the candidate versions on one holdout and recommend one, with reasons."""
-    from dataclasses import asdict
-
     from liveml.advise import candidates_of, compare
     from liveml.advise.artifacts import fetch_version
 
-    if llm not in (None, "bedrock"):
-        raise LiveMLError(f"--llm must be bedrock, got {llm!r}")
+    _check_llm(llm)
     try:
         chosen = [int(v) for v in versions.split(",")] if versions else None
     except ValueError:
@@ -182,30 +219,10 @@ def model_cmd(
     console.print(f"[bold]Recommended: v{advice.recommended}[/]")
     for reason in advice.reasons:
         console.print(f"- {escape(reason)}", highlight=False)
-    explanation = None
-    if llm == "bedrock":
-        from liveml.advise.llm import explain
-
-        explanation = explain(advice, model_id=llm_model)
-        if explanation.source == "llm":
-            console.print(f"\n[bold]In words ({explanation.model_id}):[/]")
-            console.print(escape(explanation.text), highlight=False)
-            for p in explanation.proposals:
-                console.print(
-                    f"- proposes {p.kind} {p.field} = {p.value:g}: {escape(p.why)}", highlight=False
-                )
-        else:
-            console.print(
-                "\n[yellow]The LLM's answer was not used (the deterministic reasons above stand):[/]"
-            )
-            for m in explanation.mismatches:
-                console.print(f"- {escape(m)}", highlight=False)
+    explanation = _explain(advice, llm_model, None) if llm else None
     if out is not None:
         data = {**asdict(advice), "facts": advice.facts()}
         if explanation is not None:
-            data["explanation"] = {
-                **asdict(explanation),
-                "proposals": [p.model_dump() for p in explanation.proposals],
-            }
+            data["explanation"] = _explanation_dict(explanation)
         out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {out}")
