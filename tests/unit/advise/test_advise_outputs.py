@@ -134,3 +134,10 @@ def test_the_rules_model_refuses_a_broken_rules_file(sla: Sla, change: Any, name
     change(broken)
     check = v.prometheus("rules.yaml", broken)
     assert not check.passed and named in check.problems[0]
+
+
+def test_the_dashboard_schema_wants_a_base_threshold_first(sla: Sla) -> None:
+    broken = json.loads(json.dumps(dashboard(_plan(sla))))
+    broken["panels"][2]["fieldConfig"]["defaults"]["thresholds"]["steps"][0]["value"] = 5
+    problems = v.grafana("d.json", broken).problems
+    assert problems and problems[0].startswith("panels.2.fieldConfig.defaults.thresholds.steps.0.value")

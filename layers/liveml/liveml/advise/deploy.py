@@ -135,7 +135,7 @@ def render_summary(plan: DeployPlan, checks: list[validate.Check]) -> str:
         f"- memory {lam.memory_mb} MB: predicted p50 {lam.predicted_p50_ms:g} ms, p99 "
         f"{lam.predicted_p99_ms:g} ms at the API ({'meets' if lam.meets_latency else 'MISSES'} the SLA)",
         f"- provisioned concurrency {lam.provisioned_peak} at the peak, {lam.provisioned_off_peak} "
-        "off-peak (no cold start for 99.9% of peak seconds)",
+        "off-peak (concurrent requests stay within it 99.9% of the time; beyond it they meet a cold start)",
         f"- reserved concurrency {lam.reserved_concurrency} (room for {BURST:g}x the peak, then 429)",
         f"- ~${lam.monthly_total_usd:,.2f}/month: "
         + ", ".join(f"{k} ${v:,.2f}" for k, v in lam.monthly_usd.items()),
