@@ -95,3 +95,26 @@ def test_a_broken_measurement_file_names_what_is_missing(stack: Any, tmp_path: P
         ],
     )
     assert result.exit_code != 0 and "needs numbers" in str(result.exception)
+
+
+def test_a_local_model_directory_needs_no_stack(model_dirs: list[Path], tmp_path: Path) -> None:
+    # No registry and no stack here (and no network in unit tests): the manifest's metrics are used.
+    runner = CliRunner()
+    args = [
+        "advise",
+        "deploy",
+        "--model",
+        "churn",
+        "--sla",
+        str(EXAMPLE_SLA),
+        "--model-dir",
+        str(model_dirs[1]),
+    ]
+    refused = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert refused.exit_code != 0 and "--model-dir needs --version" in str(refused.exception)
+    result = runner.invoke(app, [*args, "--version", "7", "--out", str(tmp_path / "o"), "--requests", "100"])
+    assert result.exit_code == 0, result.output
+    summary = (tmp_path / "o" / "summary.md").read_text()
+    assert "churn v7" in summary and summary.count(": passed (") == 5
+    alarms = (tmp_path / "o" / "alarms.yaml").read_text()
+    assert "LiveAccuracyLoss" in alarms and "Default: '7'" in alarms

@@ -39,7 +39,11 @@ def deploy(
     version: int | None = typer.Option(None, help="version to plan for (default: production, else newest)"),
     out: Path = typer.Option(Path("advise"), "--out", help="directory for every output"),
     model_dir: Path | None = typer.Option(
-        None, "--model-dir", exists=True, file_okay=False, help="a local copy of the version (not fetched)"
+        None,
+        "--model-dir",
+        exists=True,
+        file_okay=False,
+        help="a local model directory (`liveml train --out`): no registry or stack needed; give --version",
     ),
     measurement_path: Path | None = typer.Option(
         None,
@@ -65,14 +69,19 @@ def deploy(
 
     _check_llm(llm)
     sla = Sla.load(sla_path)  # a bad spec fails before anything is fetched
-    connect(aws, stack_name)
-    registry = Registry()
-    chosen = _version(registry, model, version)
+    if model_dir is not None:
+        if version is None:
+            raise LiveMLError("--model-dir needs --version: a local directory does not know its version")
+        version_no, metrics = version, _manifest_metrics(model_dir)
+    else:
+        connect(aws, stack_name)
+        chosen = _version(Registry(), model, version)
+        version_no, metrics = chosen.version, chosen.metrics
     with _progress() as progress, tempfile.TemporaryDirectory(prefix="liveml-advise-") as tmp:
         if measurement_path is not None:
             measured = load_measurement(measurement_path)
         else:
-            task = progress.add_task(f"fetching {model} v{chosen.version}", total=None)
+            task = progress.add_task(f"fetching {model} v{version_no}", total=None)
             local = model_dir or fetch_version(chosen, Path(tmp))
             progress.update(task, description=f"measuring {requests} requests through the serving app")
             measured = measure_model(local, requests=requests)
@@ -82,8 +91,8 @@ def deploy(
             sla,
             measured,
             model=model,
-            version=chosen.version,
-            metrics=chosen.metrics,
+            version=version_no,
+            metrics=metrics,
             out=out,
             region=Settings().region,
         )
@@ -95,6 +104,17 @@ def deploy(
     if not advice.passed:
         failed = [c.output for c in advice.checks if not c.passed]
         raise LiveMLError(f"outputs refused by their validators: {', '.join(failed)} (see {out}/summary.md)")
+
+
+def _manifest_metrics(model_dir: Path) -> dict[str, float]:
+    """The holdout metrics a local model directory's manifest records (what registration would copy)."""
+    from liveml.inference import ArtifactError, read_manifest
+
+    try:
+        manifest = read_manifest(model_dir)
+    except ArtifactError as exc:
+        raise LiveMLError(str(exc)) from None
+    return {k: float(v) for k, v in (manifest.get("metrics") or {}).items() if isinstance(v, int | float)}
 
 
 def _check_llm(llm: str | None) -> None:
