@@ -18,9 +18,14 @@ from liveml.registry import Stage
 
 
 def test_cli_compares_every_candidate_and_recommends_one(stack: Any, tmp_path: Path) -> None:
-    out = tmp_path / "advice.json"
-    result = CliRunner().invoke(app, ["advise", "model", "--model", "churn", "--out", str(out)])
+    out, report = tmp_path / "advice.json", tmp_path / "advice.html"
+    result = CliRunner().invoke(
+        app, ["advise", "model", "--model", "churn", "--out", str(out), "--report", str(report)]
+    )
     assert result.exit_code == 0, result.output
+    page = report.read_text()
+    assert page.count("<img ") == 4  # roc_auc per version, calibration, by device, by country
+    assert "churn: ship v" in page and "calibration error" in page
     assert "Recommended: v" in result.output
     data = json.loads(out.read_text())
     assert [c["version"] for c in data["candidates"]] == [1, 2, 3]
@@ -29,6 +34,7 @@ def test_cli_compares_every_candidate_and_recommends_one(stack: Any, tmp_path: P
     for c in data["candidates"]:
         assert c["excluded"] is None
         assert 0.5 < c["metrics"]["roc_auc"] <= 1 and 0 <= c["calibration_error"] < 0.5
+        assert all(0 <= p <= 1 and 0 <= o <= 1 for p, o in c["calibration_curve"])
         assert set(c["segments"]) == {"device", "country"} and c["segment_gap"] is not None
     # Only v2 was trained without the free-text column, so only it has a compact on-device model.
     assert [c["on_device"] for c in data["candidates"]] == [False, True, False]

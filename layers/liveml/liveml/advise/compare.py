@@ -48,6 +48,8 @@ class Candidate:
     stage: str
     metrics: dict[str, float] = field(default_factory=dict)
     calibration_error: float | None = None
+    #: reliability curve: (mean predicted probability, observed frequency) per bin
+    calibration_curve: list[tuple[float, float]] = field(default_factory=list)
     latency_us: float | None = None
     onnx_bytes: int = 0
     on_device: bool = False
@@ -115,22 +117,24 @@ def _rows(model_dir: Path) -> list[dict[str, Any]]:
     return read_holdout_rows(model_dir)
 
 
-def calibration_error(
+def calibration(
     task: str, y: npt.NDArray[Any], outputs: npt.NDArray[np.float64], bins: int = 10
-) -> float:
-    """Expected calibration error of the predicted class's probability (equal-width bins)."""
+) -> tuple[float, list[tuple[float, float]]]:
+    """Expected calibration error of the predicted probability (binary: the positive class; multiclass:
+    the predicted class), over equal-width bins; and the reliability curve (mean predicted, observed)."""
     if task == "binary":
         conf, hit = outputs[:, 1], (y.astype(np.int64) == 1).astype(np.float64)
     else:
         conf = outputs.max(axis=1)
         hit = (outputs.argmax(axis=1) == y.astype(np.int64)).astype(np.float64)
     which = np.minimum((conf * bins).astype(np.int64), bins - 1)
-    total = 0.0
+    total, curve = 0.0, []
     for b in range(bins):
         in_bin = which == b
         if in_bin.any():
             total += in_bin.mean() * abs(hit[in_bin].mean() - conf[in_bin].mean())
-    return float(total)
+            curve.append((round(float(conf[in_bin].mean()), 4), round(float(hit[in_bin].mean()), 4)))
+    return float(total), curve
 
 
 def segment_columns(contract: Contract, chosen: list[str] | None) -> list[str]:
@@ -214,10 +218,12 @@ def score_candidate(
     segments = {c: _per_segment(task, y, outputs, rows, c) for c in columns}
     gaps = [max(v.values()) - min(v.values()) for v in segments.values() if len(v) >= 2]
     parity = bundle.manifest.get("parity") or {}
+    ece, curve = (None, []) if task == "regression" else calibration(task, y, outputs)
     return Candidate(
         **base,
         metrics=metrics,
-        calibration_error=None if task == "regression" else round(calibration_error(task, y, outputs), 4),
+        calibration_error=None if ece is None else round(ece, 4),
+        calibration_curve=curve,
         latency_us=_latency_us(bundle, rows, as_of),
         onnx_bytes=len(read_artifact(model_dir, bundle.manifest, "model.onnx")),
         on_device=bundle.compact is not None and parity.get("compact_max_abs_diff") is not None,

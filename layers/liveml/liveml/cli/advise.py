@@ -168,6 +168,7 @@ def model_cmd(
     ),
     tolerance: float = typer.Option(0.005, help="primary-metric difference players cannot tell apart"),
     out: Path | None = typer.Option(None, "--out", help="write the comparison as JSON here"),
+    report: Path | None = typer.Option(None, "--report", help="write an HTML report with plots here"),
     llm: str | None = typer.Option(None, "--llm", help="bedrock: let an LLM word the explanation"),
     llm_model: str | None = typer.Option(
         None, "--llm-model", help="Bedrock model id (default: LIVEML_ADVISE_BEDROCK_MODEL)"
@@ -240,6 +241,10 @@ def model_cmd(
     for reason in advice.reasons:
         console.print(f"- {escape(reason)}", highlight=False)
     explanation = _explain(advice, llm_model, None) if llm else None
+    if report is not None:
+        from liveml.advise.report import write
+
+        console.print(f"wrote {write(advice, report)}")
     if out is not None:
         data = {**asdict(advice), "facts": advice.facts()}
         if explanation is not None:
