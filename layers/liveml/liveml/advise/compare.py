@@ -368,7 +368,8 @@ def recommend(
         if other.excluded:
             reasons.append(f"v{other.version} could not be compared: {other.excluded}")
     if choice.segment_gap is not None:
-        reasons.append(f"across segments its accuracy varies by at most {choice.segment_gap:.4f}")
+        what = "mean absolute error" if primary == "r2" else "accuracy"
+        reasons.append(f"across segments its {what} varies by at most {choice.segment_gap:.4f}")
     if production is not None:
         if production == choice.version:
             reasons.append(f"v{choice.version} already serves in production: keep it")
