@@ -1,0 +1,125 @@
+"""Real models for the assistant's tests, and a registry holding them on moto (S3 + DynamoDB stand in
+for the stack here: these are unit tests, with no LocalStack).
+
+Three versions of one churn model, trained once per session on the same synthetic players:
+v1 linear, v2 linear without the free-text column (so it has a compact on-device model), v3 a random
+forest — all small and quick, but real models trained on data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from liveml.inference import read_manifest, sha256_bytes
+from liveml.registry import Artifact, Lineage, ModelVersion, RecordingPublisher, Registry
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE_SLA = ROOT / "examples" / "sla.yaml"
+BUCKET = "liveml-artifacts"
+TABLE = "registry"
+
+
+@pytest.fixture(scope="session")
+def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    from liveml.data.synth import generate_players, player_contract
+    from liveml.training import train_model
+
+    df = generate_players(1500, 7, "binary")
+    contract = player_contract("binary")
+    no_text = contract.model_copy(update={"columns": [c for c in contract.columns if c.name != "feedback"]})
+    root = tmp_path_factory.mktemp("advise-models")
+    plans: list[tuple[str, Any, Any, str]] = [
+        ("v1", df, contract, "linear"),
+        ("v2", df.drop(columns=["feedback"]), no_text, "linear"),
+        ("v3", df, contract, "random_forest"),
+    ]
+    dirs = []
+    for name, frame, c, family in plans:
+        out = root / name
+        train_model(frame, c, out, trials=2, time_budget_s=60, seed=0, folds=2, families=[family])
+        dirs.append(out)
+    return dirs
+
+
+@dataclass
+class FakeStack:
+    registry: Registry
+    s3: Any
+    versions: list[ModelVersion]
+
+
+def register_dir(registry: Registry, s3: Any, model: str, model_dir: Path) -> ModelVersion:
+    """Upload a model directory as the register step would, and record it with its artifacts."""
+    manifest = read_manifest(model_dir)
+    version_no = len(registry.versions(model)) + 1
+    artifacts = {}
+    for path in sorted(p for p in model_dir.iterdir() if p.is_file()):
+        key = f"models/{model}/{version_no}/{path.name}"
+        data = path.read_bytes()
+        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+        artifacts[path.name] = Artifact(
+            uri=f"s3://{BUCKET}/{key}", sha256=sha256_bytes(data), size_bytes=len(data)
+        )
+    metrics = {k: float(v) for k, v in manifest["metrics"].items() if isinstance(v, int | float)}
+    lineage = Lineage(
+        dataset_uri="s3://data/datasets/churn/players.csv",
+        dataset_version_id="1",
+        dataset_sha256="0" * 64,
+        contract_sha256=manifest["contract_sha256"],
+        code_version="test",
+    )
+    return registry.register(
+        model,
+        lineage=lineage,
+        artifacts=artifacts,
+        metrics=metrics,
+        family=manifest["family"],
+        auto_approve=True,
+    )
+
+
+@pytest.fixture
+def stack(model_dirs: list[Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStack]:
+    """A registry with the three versions (v1 in production) and their artifacts in S3."""
+    from liveml.registry import Stage
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "LIVEML_REGISTRY_TABLE": TABLE,
+        "LIVEML_ARTIFACTS_BUCKET": BUCKET,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("LIVEML_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        db.create_table(
+            TableName=TABLE,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        registry = Registry(TABLE, dynamodb=db, publisher=RecordingPublisher())
+        versions = [register_dir(registry, s3, "churn", d) for d in model_dirs]
+        registry.set_stage("churn", 1, Stage.PRODUCTION, expected=Stage.CANDIDATE)
+        # The CLI finds the stack through CloudFormation; here the environment above already points at it.
+        monkeypatch.setattr("liveml.cli.advise.connect", lambda *_a, **_k: None)
+        monkeypatch.setattr("liveml.registry.store.EventBridgePublisher", RecordingPublisher)
+        yield FakeStack(registry, s3, versions)
