@@ -6,12 +6,16 @@
 2. writes the contract fixtures (``fixtures.py``) and runs the tests against them;
 3. runs the end-to-end test: the C# client against the real serving app under uvicorn (``e2e.py``).
 
-Usage: ``python tests/unity/run.py [test|bench] [--build-dir DIR]``
+Unity needs a ``.meta`` file (a stable GUID) beside every file and folder of a package installed from git;
+the build fails when one is missing, and ``run.py meta`` writes the missing ones.
+
+Usage: ``python tests/unity/run.py [test|bench|meta] [--build-dir DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -55,15 +59,60 @@ def build(out: Path) -> None:
     _mcs(out / "LiveML.Bench.exe", [str(TOOLS / "Bench.cs")], refs=[str(core), *net], exe=True)
 
 
+_IMPORTERS = {
+    ".cs": "MonoImporter:\n  externalObjects: {}\n  serializedVersion: 2\n  defaultReferences: []\n"
+    "  executionOrder: 0\n  icon: {instanceID: 0}\n",
+    ".asmdef": "AssemblyDefinitionImporter:\n  externalObjects: {}\n",
+    ".json": "TextScriptImporter:\n  externalObjects: {}\n",
+    ".md": "TextScriptImporter:\n  externalObjects: {}\n",
+}
+_TAIL = "  userData: \n  assetBundleName: \n  assetBundleVariant: \n"
+
+
+def _assets() -> list[Path]:
+    """Files and folders Unity imports: everything but ``.meta`` files and folders ending in ``~``."""
+    out = []
+    for path in sorted(PACKAGE.rglob("*")):
+        rel = path.relative_to(PACKAGE)
+        if any(part.endswith("~") or part.startswith(".") for part in rel.parts) or path.suffix == ".meta":
+            continue
+        out.append(path)
+    return out
+
+
+def missing_meta() -> list[Path]:
+    return [p for p in _assets() if not Path(f"{p}.meta").exists()]
+
+
+def write_meta() -> None:
+    for path in missing_meta():
+        rel = path.relative_to(PACKAGE).as_posix()
+        guid = hashlib.md5(f"com.liveml.client/{rel}".encode()).hexdigest()  # stable, not a security use
+        head = f"fileFormatVersion: 2\nguid: {guid}\n"
+        if path.is_dir():
+            body = "folderAsset: yes\nDefaultImporter:\n  externalObjects: {}\n"
+        elif path.name == "package.json":
+            body = "PackageManifestImporter:\n  externalObjects: {}\n"
+        else:
+            body = _IMPORTERS.get(path.suffix, "DefaultImporter:\n  externalObjects: {}\n")
+        Path(f"{path}.meta").write_text(head + body + _TAIL, encoding="utf-8")
+
+
 def _python(script: str, *args: str) -> None:
     subprocess.run([sys.executable, str(HERE / script), *args], check=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", nargs="?", default="test", choices=["test", "bench"])
+    parser.add_argument("what", nargs="?", default="test", choices=["test", "bench", "meta"])
     parser.add_argument("--build-dir", default=str(ROOT / "build" / "unity"))
     args = parser.parse_args()
+    if args.what == "meta":
+        write_meta()
+        return 0
+    if missing := missing_meta():
+        names = ", ".join(str(p.relative_to(ROOT)) for p in missing)
+        raise SystemExit(f"Unity needs a .meta file beside: {names} (python tests/unity/run.py meta)")
     out = Path(args.build_dir)
     build(out)
     fixtures = out / "fixtures"

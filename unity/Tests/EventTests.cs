@@ -198,6 +198,46 @@ namespace LiveML.Tests
             }
         }
 
+        private static void WaitFor(Func<bool> condition)
+        {
+            DateTime until = DateTime.UtcNow.AddSeconds(10);
+            while (!condition() && DateTime.UtcNow < until) System.Threading.Thread.Sleep(5);
+            Assert.IsTrue(condition(), "timed out");
+        }
+
+        [Test]
+        public void FlushesStartBySizeAndByIntervalWithoutBlockingTheCaller()
+        {
+            DateTime now = new DateTime(2026, 12, 1, 10, 0, 0, DateTimeKind.Utc);
+            var gate = new System.Threading.ManualResetEventSlim(false);
+            _http.Handler = r => { gate.Wait(TimeSpan.FromSeconds(10)); return Events(r, e => null); };
+            var options = new PlayerBehaviorOptions
+            {
+                PlayerId = "p", FlushAtCount = 5, FlushInterval = TimeSpan.FromSeconds(10), Clock = () => now,
+                Queue = new EventQueueOptions { Directory = _dir },
+            };
+            using (var a = new PlayerBehaviorAnalyzer(_client, options))
+            {
+                for (int i = 0; i < 4; i++) a.TrackPlayerAction("tick");
+                Assert.AreEqual(0, _http.Requests.Count);
+                a.TrackPlayerAction("tick"); // the fifth: a flush starts, and the server is slow
+                WaitFor(() => _http.Count("/events") == 1);
+                a.TrackPlayerAction("tick"); // tracking goes on while the flush waits on the network
+                gate.Set();
+                WaitFor(() => a.Queue.Pending == 0); // the running flush also takes what arrived meanwhile
+                Assert.AreEqual(6, _stored.Count);
+                int requests = _http.Count("/events");
+                a.TrackPlayerAction("tick");
+                now = now.AddSeconds(5);
+                a.Tick();
+                Assert.AreEqual(requests, _http.Count("/events"), "not yet: the interval has not passed");
+                now = now.AddSeconds(6);
+                a.Tick();
+                WaitFor(() => a.Queue.Pending == 0);
+                Assert.AreEqual(7, _stored.Count);
+            }
+        }
+
         [Test]
         public void ABadEventTypeIsRefusedWhereItIsTracked()
         {
