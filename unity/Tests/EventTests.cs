@@ -198,11 +198,11 @@ namespace LiveML.Tests
             }
         }
 
-        private static void WaitFor(Func<bool> condition)
+        private static void WaitFor(string what, Func<bool> condition)
         {
-            DateTime until = DateTime.UtcNow.AddSeconds(10);
+            DateTime until = DateTime.UtcNow.AddSeconds(30); // generous: CI machines are shared
             while (!condition() && DateTime.UtcNow < until) System.Threading.Thread.Sleep(5);
-            Assert.IsTrue(condition(), "timed out");
+            Assert.IsTrue(condition(), "timed out waiting for " + what);
         }
 
         [Test]
@@ -221,10 +221,10 @@ namespace LiveML.Tests
                 for (int i = 0; i < 4; i++) a.TrackPlayerAction("tick");
                 Assert.AreEqual(0, _http.Requests.Count);
                 a.TrackPlayerAction("tick"); // the fifth: a flush starts, and the server is slow
-                WaitFor(() => _http.Count("/events") == 1);
+                WaitFor("the first request", () => _http.Count("/events") == 1);
                 a.TrackPlayerAction("tick"); // tracking goes on while the flush waits on the network
                 gate.Set();
-                WaitFor(() => a.Queue.Pending == 0); // the running flush also takes what arrived meanwhile
+                WaitFor("the first flush", () => a.Queue.Pending == 0); // the running flush also takes what arrived meanwhile
                 Assert.AreEqual(6, _stored.Count);
                 int requests = _http.Count("/events");
                 a.TrackPlayerAction("tick");
@@ -232,9 +232,24 @@ namespace LiveML.Tests
                 a.Tick();
                 Assert.AreEqual(requests, _http.Count("/events"), "not yet: the interval has not passed");
                 now = now.AddSeconds(6);
-                a.Tick();
-                WaitFor(() => a.Queue.Pending == 0);
+                // Ticking as the game loop does, every frame: a tick that lands while the previous flush is
+                // finishing joins it, and the next one starts the flush.
+                WaitFor("the interval flush", () => { a.Tick(); return a.Queue.Pending == 0; });
                 Assert.AreEqual(7, _stored.Count);
+            }
+        }
+
+        [Test]
+        public async Task AWrongKeyKeepsEveryEvent()
+        {
+            _http.Handler = r => FakeTransport.Answer(403, "{\"message\":\"Forbidden\"}");
+            using (PlayerBehaviorAnalyzer a = Analyzer())
+            {
+                for (int i = 0; i < 4; i++) a.TrackPlayerAction("tick");
+                FlushResult f = await a.FlushAsync();
+                StringAssert.StartsWith("HTTP 403", f.Stopped);
+                Assert.AreEqual(4, a.Queue.Pending, "a set-up error is not a reason to lose events");
+                Assert.AreEqual(1, _http.Requests.Count);
             }
         }
 

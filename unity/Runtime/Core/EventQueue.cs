@@ -22,6 +22,7 @@ namespace LiveML
     public sealed class EventBatch
     {
         public readonly List<string> Lines = new List<string>();
+        internal int StartSegment;
         internal int EndSegment;
         internal long EndOffset;
         public int Count { get { return Lines.Count; } }
@@ -34,6 +35,8 @@ namespace LiveML
         private readonly object _lock = new object();
         private readonly List<int> _segments = new List<int>();
         private FileStream _tail;
+        // The tail's length, kept here: asking the FileStream costs a system call per event.
+        private long _tailBytes;
         private int _tailSegment;
         private int _headSegment;
         private long _headOffset;
@@ -46,6 +49,8 @@ namespace LiveML
         {
             if (options == null || string.IsNullOrEmpty(options.Directory)) throw new ArgumentException("Directory is required", "options");
             _o = options;
+            // Room for at least four segments under the cap, so the oldest can go while the newest is written.
+            if (_o.MaxBytes < 4 * _o.SegmentBytes) _o.SegmentBytes = Math.Max(1024, _o.MaxBytes / 4);
             System.IO.Directory.CreateDirectory(_o.Directory);
             Open();
         }
@@ -106,12 +111,13 @@ namespace LiveML
             if (!_segments.Contains(_tailSegment)) _segments.Add(_tailSegment);
             _tail = new FileStream(SegmentPath(_tailSegment), FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 4096);
             // A kill in the middle of a write leaves a torn last line: end it, so the next event starts clean.
-            if (_tail.Length > 0)
+            _tailBytes = _tail.Length;
+            if (_tailBytes > 0)
             {
                 using (var r = new FileStream(SegmentPath(_tailSegment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
                 {
                     r.Seek(-1, SeekOrigin.End);
-                    if (r.ReadByte() != '\n') { _tail.WriteByte((byte)'\n'); _tail.Flush(); _bytes++; }
+                    if (r.ReadByte() != '\n') { _tail.WriteByte((byte)'\n'); _tail.Flush(); _bytes++; _tailBytes++; }
                 }
             }
         }
@@ -133,7 +139,7 @@ namespace LiveML
             byte[] bytes = Encoding.UTF8.GetBytes(jsonLine + "\n");
             lock (_lock)
             {
-                if (_tail.Length > 0 && _tail.Length + bytes.Length > _o.SegmentBytes)
+                if (_tailBytes > 0 && _tailBytes + bytes.Length > _o.SegmentBytes)
                 {
                     _tail.Dispose();
                     _tailSegment++;
@@ -141,6 +147,7 @@ namespace LiveML
                 }
                 _tail.Write(bytes, 0, bytes.Length);
                 _tail.Flush();
+                _tailBytes += bytes.Length;
                 _pending++;
                 _bytes += bytes.Length;
                 EnforceCap();
@@ -172,7 +179,7 @@ namespace LiveML
         {
             lock (_lock)
             {
-                var batch = new EventBatch { EndSegment = _headSegment, EndOffset = _headOffset };
+                var batch = new EventBatch { StartSegment = _headSegment, EndSegment = _headSegment, EndOffset = _headOffset };
                 foreach (int n in _segments)
                 {
                     if (n < _headSegment) continue;
@@ -193,6 +200,7 @@ namespace LiveML
             {
                 if (batch.Count == 0) return;
                 if (batch.EndSegment < _headSegment) return; // dropped meanwhile by the size cap
+                bool partlyDropped = batch.StartSegment < _headSegment;
                 _pending -= batch.Count;
                 _headSegment = batch.EndSegment;
                 _headOffset = batch.EndOffset;
@@ -203,7 +211,7 @@ namespace LiveML
                     _segments.RemoveAt(0);
                 }
                 // The tail segment fully delivered: start a fresh one so the file does not grow forever.
-                if (_headSegment == _tailSegment && _headOffset >= _tail.Length)
+                if (_headSegment == _tailSegment && _headOffset >= _tailBytes)
                 {
                     _tail.Dispose();
                     _bytes -= new FileInfo(SegmentPath(_tailSegment)).Length;
@@ -214,8 +222,17 @@ namespace LiveML
                     _headOffset = 0;
                     OpenTail();
                 }
+                if (partlyDropped) _pending = CountFromHead(); // some of the batch were already counted as dropped
                 WriteCursor();
             }
+        }
+
+        private long CountFromHead()
+        {
+            long n = 0;
+            foreach (int seg in _segments)
+                if (seg >= _headSegment) n += ReadLines(seg, seg == _headSegment ? _headOffset : 0, int.MaxValue).Count;
+            return n;
         }
 
         private void WriteCursor()

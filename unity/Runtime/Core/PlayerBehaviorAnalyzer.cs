@@ -59,6 +59,7 @@ namespace LiveML
         private readonly PlayerBehaviorOptions _o;
         public readonly EventQueue Queue;
         private readonly object _flushLock = new object();
+        private readonly System.Threading.SemaphoreSlim _flushGate = new System.Threading.SemaphoreSlim(1, 1);
         private Task<FlushResult> _flushing;
         private readonly List<BehaviorThreshold> _thresholds = new List<BehaviorThreshold>();
         private readonly Dictionary<string, bool> _above = new Dictionary<string, bool>(StringComparer.Ordinal);
@@ -126,6 +127,13 @@ namespace LiveML
         /// queued and is resent later with the same event ids (backoff between attempts).</summary>
         public async Task<FlushResult> FlushAsync()
         {
+            await _flushGate.WaitAsync().ConfigureAwait(false); // one flush at a time, whoever calls
+            try { return await FlushLockedAsync().ConfigureAwait(false); }
+            finally { _flushGate.Release(); }
+        }
+
+        private async Task<FlushResult> FlushLockedAsync()
+        {
             var result = new FlushResult();
             if (Now() < _nextAttempt) { result.Stopped = "backing off until " + _nextAttempt.ToString("o", CultureInfo.InvariantCulture); return result; }
             int size = Math.Max(1, Math.Min(_o.MaxBatch, 500));
@@ -154,6 +162,14 @@ namespace LiveML
                     _nextAttempt = Now() + _backoff.Delay(_failures++);
                     result.Stopped = r.Status == 0 ? (r.Error ?? "network error") : "HTTP " + r.Status;
                     Log("events: flush deferred (" + result.Stopped + "), " + Queue.Pending + " queued");
+                    break;
+                }
+                if (r.Status != 400 && r.Status != 413 && r.Status != 415 && r.Status != 422)
+                {
+                    // 401/403 (the key), 404 (the route): the events are fine, the set-up is not. Keep them.
+                    _nextAttempt = Now() + _backoff.Delay(_failures++);
+                    result.Stopped = "HTTP " + r.Status + ": " + LiveMLError.FromResponse(r).Message;
+                    Log("events: the API refuses the batch (" + result.Stopped + "); " + Queue.Pending + " stay queued");
                     break;
                 }
                 // A whole-batch refusal (413 too big, 422 too many/ill-shaped, 400, 415): split until the bad event is alone.
