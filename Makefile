@@ -78,6 +78,7 @@ NUNIT_DLL     := /usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll
 .PHONY: mono
 mono: ## Install Mono's compiler and NUnit's framework with apt when missing
 	@if ! command -v mcs >/dev/null || [ ! -f $(NUNIT_DLL) ] || [ ! -f /usr/lib/mono/4.5/System.Net.Http.dll ]; then \
+	  command -v apt-get >/dev/null || { echo "test-unity needs Debian/Ubuntu's Mono packages: $(MONO_PACKAGES)" >&2; exit 1; }; \
 	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $(MONO_PACKAGES); \
 	fi

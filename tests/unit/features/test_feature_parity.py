@@ -246,3 +246,26 @@ def test_column_names_that_are_not_identifiers(make_frame: Frame, make_contract:
     ).fit(df, y)
     diff, _ = check_onnx_parity(to_onnx(pipe, "binary"), pipe, df, "binary", contract.classes)
     assert diff <= 1e-5
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_demo_players_get_a_device_model(family: str) -> None:
+    """The demo's contract has the free-text ``feedback``: every family still gets a compact model."""
+    from liveml.data.synth import generate_players, player_contract
+
+    contract = player_contract("binary")
+    df = generate_players(600, 3, "binary")
+    y = df["churned"].to_numpy(dtype=np.int64)
+    fam = FAMILIES[family]
+    est, opts = pipeline_options(family, SMALL[family])
+    pipe = build_pipeline(
+        pregraph_spec(contract),
+        fam.make(est, "binary", 0),
+        task="binary",
+        scale=fam.scale,
+        select_percentile=opts["select_percentile"],
+    ).fit(df, y)
+    doc = to_compact(pipe, "binary", contract.classes)
+    assert doc is not None and doc["texts"]["feedback"]["terms"]
+    test = generate_players(200, 4, "binary")
+    assert check_compact_parity(doc, pipe, test, "binary", sklearn_outputs(pipe, test, "binary")) <= 1e-5

@@ -254,21 +254,31 @@ namespace LiveML
             _lastEnd = from;
             string path = SegmentPath(n);
             if (!File.Exists(path) || max <= 0) return lines;
+            byte[] buf;
             using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
             {
+                long length = fs.Length;
+                if (from >= length) return lines;
                 fs.Seek(from, SeekOrigin.Begin);
-                var buf = new MemoryStream();
-                long pos = from;
-                int b;
-                while (lines.Count < max && (b = fs.ReadByte()) != -1)
+                buf = new byte[length - from]; // a segment is small (SegmentBytes): read the rest at once
+                int got = 0;
+                while (got < buf.Length)
                 {
-                    pos++;
-                    if (b != '\n') { buf.WriteByte((byte)b); continue; }
-                    string line = Encoding.UTF8.GetString(buf.GetBuffer(), 0, (int)buf.Length);
-                    buf.SetLength(0);
-                    _lastEnd = pos;
-                    if (line.Length > 1 && line[0] == '{' && line[line.Length - 1] == '}') lines.Add(line);
+                    int read = fs.Read(buf, got, buf.Length - got);
+                    if (read <= 0) break;
+                    got += read;
                 }
+                if (got < buf.Length) Array.Resize(ref buf, got);
+            }
+            int lineStart = 0;
+            for (int i = 0; i < buf.Length && lines.Count < max; i++)
+            {
+                if (buf[i] != (byte)'\n') continue;
+                _lastEnd = from + i + 1;
+                // A torn line (a kill mid-write, then a newline added at reopen) is skipped, not sent.
+                if (i - lineStart > 1 && buf[lineStart] == (byte)'{' && buf[i - 1] == (byte)'}')
+                    lines.Add(Encoding.UTF8.GetString(buf, lineStart, i - lineStart));
+                lineStart = i + 1;
             }
             return lines;
         }
