@@ -93,6 +93,10 @@ namespace LiveML.Tests
             ((List<object>)tree["left"])[0] = 99999.0;
             var e = Assert.Throws<ModelFormatException>(() => new CompactModel(doc));
             StringAssert.Contains("outside", e.Message);
+            var linear = Fixtures.Object("compact/linear-binary.json");
+            ((Dictionary<string, object>)((List<object>)linear["features"])[0])["input"] = "no_such_column";
+            var missing = Assert.Throws<ModelFormatException>(() => new CompactModel(linear));
+            StringAssert.Contains("no_such_column", missing.Message);
         }
     }
 

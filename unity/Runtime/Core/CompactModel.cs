@@ -39,7 +39,7 @@ namespace LiveML
         public readonly PreGraph PreGraph;
         private readonly Feature[] _features;
         private readonly Dictionary<string, TextBlock> _texts = new Dictionary<string, TextBlock>(StringComparer.Ordinal);
-        private readonly string[] _textNames;
+        private readonly TextBlock[] _textBlocks;
         // linear
         private readonly bool _isTrees;
         private readonly double[][] _coef;
@@ -55,6 +55,8 @@ namespace LiveML
         {
             public int Kind; // 0 numeric, 1 equals, 2 product, 3 term
             public string Input;
+            public int Slot; // the input's slot (numeric, equals) or the text block's number (term)
+            public int[] FactorSlots;
             public double Impute;
             public string EqualsValue;
             public string[] FactorInputs;
@@ -70,6 +72,8 @@ namespace LiveML
             public Dictionary<string, int> Index;
             public double[] Idf;
             public bool L2;
+            public int Number;
+            public int Slot;
         }
 
         private sealed class Tree
@@ -123,13 +127,18 @@ namespace LiveML
                         if (Json.GetString(t, "tokens") != "words2" || !(Json.Get(t, "lowercase") is bool) || !(bool)Json.Get(t, "lowercase"))
                             throw new ModelFormatException("text input '" + kv.Key + "': unsupported tokenizer");
                         var terms = Json.GetList(t, "terms");
-                        var block = new TextBlock { Index = new Dictionary<string, int>(StringComparer.Ordinal), Idf = Json.ToDoubles(Json.Get(t, "idf"), "idf"), L2 = Json.GetString(t, "norm") == "l2" };
+                        var block = new TextBlock
+                        {
+                            Index = new Dictionary<string, int>(StringComparer.Ordinal), Idf = Json.ToDoubles(Json.Get(t, "idf"), "idf"),
+                            L2 = Json.GetString(t, "norm") == "l2", Number = _texts.Count, Slot = PreGraph.TextSlot(kv.Key),
+                        };
                         for (int i = 0; i < terms.Count; i++) block.Index[(string)terms[i]] = i;
                         if (block.Idf.Length != terms.Count) throw new ModelFormatException("text input '" + kv.Key + "': terms and idf differ in length");
                         _texts[kv.Key] = block;
                     }
                 }
-                _textNames = new List<string>(_texts.Keys).ToArray();
+                _textBlocks = new TextBlock[_texts.Count];
+                foreach (TextBlock b in _texts.Values) _textBlocks[b.Number] = b;
 
                 var feats = Json.GetList(doc, "features");
                 _features = new Feature[feats.Count];
@@ -181,17 +190,20 @@ namespace LiveML
                 TextBlock block;
                 if (!_texts.TryGetValue(feat.Input, out block)) throw new ModelFormatException("feature on text input '" + feat.Input + "' without its text block");
                 feat.TermIndex = block.Index[(string)f["term"]];
+                feat.Slot = block.Number;
             }
             else if (f.ContainsKey("product"))
             {
                 feat.Kind = 2;
                 var factors = (List<object>)f["product"];
                 feat.FactorInputs = new string[factors.Count];
+                feat.FactorSlots = new int[factors.Count];
                 feat.FactorImputes = new double[factors.Count];
                 for (int i = 0; i < factors.Count; i++)
                 {
                     var factor = (Dictionary<string, object>)factors[i];
                     feat.FactorInputs[i] = (string)factor["input"];
+                    feat.FactorSlots[i] = PreGraph.NumberSlot(feat.FactorInputs[i]);
                     feat.FactorImputes[i] = (double)factor["impute"];
                 }
             }
@@ -199,12 +211,14 @@ namespace LiveML
             {
                 feat.Kind = 1;
                 feat.Input = (string)f["input"];
+                feat.Slot = PreGraph.TextSlot(feat.Input);
                 feat.EqualsValue = (string)f["equals"];
             }
             else
             {
                 feat.Kind = 0;
                 feat.Input = (string)f["input"];
+                feat.Slot = PreGraph.NumberSlot(feat.Input);
                 feat.Impute = (double)f["impute"];
             }
             if (f.ContainsKey("mean"))
@@ -250,12 +264,10 @@ namespace LiveML
         /// <summary>The model's feature vector from one row's graph inputs (see <see cref="PreGraph.Transform"/>).</summary>
         public double[] FeatureVector(GraphInputs inputs)
         {
-            Dictionary<string, double[]> tfidf = null;
-            if (_textNames.Length > 0)
-            {
-                tfidf = new Dictionary<string, double[]>(StringComparer.Ordinal);
-                for (int i = 0; i < _textNames.Length; i++) tfidf[_textNames[i]] = TfIdf(_textNames[i], inputs.Text(_textNames[i]));
-            }
+            double[] numbers = inputs.Numbers;
+            string[] texts = inputs.Texts;
+            var tfidf = new double[_textBlocks.Length][];
+            for (int b = 0; b < _textBlocks.Length; b++) tfidf[b] = TfIdf(_textBlocks[b], texts[_textBlocks[b].Slot]);
             var vec = new double[_features.Length];
             for (int i = 0; i < _features.Length; i++)
             {
@@ -264,17 +276,17 @@ namespace LiveML
                 switch (f.Kind)
                 {
                     case 3:
-                        x = tfidf[f.Input][f.TermIndex];
+                        x = tfidf[f.Slot][f.TermIndex];
                         break;
                     case 2:
                         x = 1.0;
-                        for (int j = 0; j < f.FactorInputs.Length; j++) x *= Numeric(inputs.Number(f.FactorInputs[j]), f.FactorImputes[j]);
+                        for (int j = 0; j < f.FactorSlots.Length; j++) x *= Numeric(numbers[f.FactorSlots[j]], f.FactorImputes[j]);
                         break;
                     case 1:
-                        x = string.Equals(inputs.Text(f.Input), f.EqualsValue, StringComparison.Ordinal) ? 1.0 : 0.0;
+                        x = string.Equals(texts[f.Slot], f.EqualsValue, StringComparison.Ordinal) ? 1.0 : 0.0;
                         break;
                     default:
-                        x = Numeric(inputs.Number(f.Input), f.Impute);
+                        x = Numeric(numbers[f.Slot], f.Impute);
                         break;
                 }
                 if (f.Scaled) x = (x - f.Mean) / f.Scale;
@@ -283,9 +295,8 @@ namespace LiveML
             return vec;
         }
 
-        private double[] TfIdf(string name, string text)
+        private static double[] TfIdf(TextBlock block, string text)
         {
-            TextBlock block = _texts[name];
             var values = new double[block.Idf.Length];
             foreach (string token in Tokens.Words2(text ?? ""))
             {

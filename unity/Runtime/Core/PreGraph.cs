@@ -7,28 +7,23 @@ using System.Globalization;
 
 namespace LiveML
 {
-    /// <summary>One row's graph inputs: float32 numbers (NaN when missing) and strings.</summary>
+    /// <summary>One row's graph inputs: float32 numbers (NaN when missing) and strings, in the slots the
+    /// pre-graph step assigned (a model resolves names to slots once, when it loads).</summary>
     public sealed class GraphInputs
     {
-        private readonly Dictionary<string, double> _numbers = new Dictionary<string, double>(StringComparer.Ordinal);
-        private readonly Dictionary<string, string> _texts = new Dictionary<string, string>(StringComparer.Ordinal);
+        private readonly PreGraph _graph;
+        public readonly double[] Numbers;
+        public readonly string[] Texts;
 
-        public void SetNumber(string name, float value) { _numbers[name] = value; }
-        public void SetText(string name, string value) { _texts[name] = value; }
-
-        public double Number(string name)
+        internal GraphInputs(PreGraph graph)
         {
-            double v;
-            if (!_numbers.TryGetValue(name, out v)) throw new FeatureException(name, "no such numeric input");
-            return v;
+            _graph = graph;
+            Numbers = new double[graph.NumberSlots.Count];
+            Texts = new string[graph.TextSlots.Count];
         }
 
-        public string Text(string name)
-        {
-            string v;
-            if (!_texts.TryGetValue(name, out v)) throw new FeatureException(name, "no such text input");
-            return v;
-        }
+        public double Number(string name) { return Numbers[_graph.NumberSlot(name)]; }
+        public string Text(string name) { return Texts[_graph.TextSlot(name)]; }
     }
 
     public sealed class PreGraph
@@ -41,6 +36,25 @@ namespace LiveML
             public string Name;
             public string Type;
             public HashSet<string> Kept;
+            public int Slot; // numbers: the first of its slots (five for a datetime); strings: its text slot
+        }
+
+        /// <summary>Graph input name to slot, for float inputs and for string inputs.</summary>
+        public readonly Dictionary<string, int> NumberSlots = new Dictionary<string, int>(StringComparer.Ordinal);
+        public readonly Dictionary<string, int> TextSlots = new Dictionary<string, int>(StringComparer.Ordinal);
+
+        public int NumberSlot(string name)
+        {
+            int slot;
+            if (!NumberSlots.TryGetValue(name, out slot)) throw new ModelFormatException("no numeric graph input '" + name + "'");
+            return slot;
+        }
+
+        public int TextSlot(string name)
+        {
+            int slot;
+            if (!TextSlots.TryGetValue(name, out slot)) throw new ModelFormatException("no string graph input '" + name + "'");
+            return slot;
         }
 
         private readonly List<Column> _columns = new List<Column>();
@@ -66,6 +80,21 @@ namespace LiveML
                         break;
                     default: throw new ModelFormatException("column '" + col.Name + "': unknown type '" + col.Type + "'");
                 }
+                if (col.Type == "categorical" || col.Type == "text")
+                {
+                    col.Slot = TextSlots.Count;
+                    TextSlots[col.Name] = col.Slot;
+                }
+                else if (col.Type == "datetime")
+                {
+                    col.Slot = NumberSlots.Count;
+                    foreach (string part in new[] { "hour_sin", "hour_cos", "dow_sin", "dow_cos", "age_days" }) NumberSlots[col.Name + "__" + part] = NumberSlots.Count;
+                }
+                else
+                {
+                    col.Slot = NumberSlots.Count;
+                    NumberSlots[col.Name] = col.Slot;
+                }
                 _columns.Add(col);
             }
             EventTime = Json.GetString(spec, "event_time");
@@ -88,7 +117,9 @@ namespace LiveML
         /// reference time for ages when the row has no event time (defaults to the fitted reference).</summary>
         public GraphInputs Transform(IDictionary<string, object> row, DateTime? asOf)
         {
-            var inputs = new GraphInputs();
+            var inputs = new GraphInputs(this);
+            double[] numbers = inputs.Numbers;
+            string[] texts = inputs.Texts;
             double reference = asOf.HasValue ? EpochSeconds(asOf.Value) : (ReferenceTime ?? double.NaN);
             if (EventTime != null)
             {
@@ -103,14 +134,14 @@ namespace LiveML
                     case "numeric":
                     case "integer":
                     case "boolean":
-                        inputs.SetNumber(col.Name, (float)ToDouble(v, col.Name, col.Type == "boolean"));
+                        numbers[col.Slot] = (float)ToDouble(v, col.Name, col.Type == "boolean");
                         break;
                     case "categorical":
                         string s = AsCategory(v);
-                        inputs.SetText(col.Name, s == null ? Missing : (col.Kept.Contains(s) ? s : Other));
+                        texts[col.Slot] = s == null ? Missing : (col.Kept.Contains(s) ? s : Other);
                         break;
                     case "text":
-                        inputs.SetText(col.Name, IsMissing(v) ? "" : AsString(v));
+                        texts[col.Slot] = IsMissing(v) ? "" : AsString(v);
                         break;
                     default:
                         double secs = ToEpochSeconds(v, col.Name);
@@ -119,11 +150,11 @@ namespace LiveML
                         double dow = (day + 3.0) % 7.0; // 1970-01-01 was a Thursday
                         if (dow < 0) dow += 7.0;
                         double twoPi = 2.0 * Math.PI;
-                        inputs.SetNumber(col.Name + "__hour_sin", (float)Math.Sin(twoPi * hour / 24.0));
-                        inputs.SetNumber(col.Name + "__hour_cos", (float)Math.Cos(twoPi * hour / 24.0));
-                        inputs.SetNumber(col.Name + "__dow_sin", (float)Math.Sin(twoPi * dow / 7.0));
-                        inputs.SetNumber(col.Name + "__dow_cos", (float)Math.Cos(twoPi * dow / 7.0));
-                        inputs.SetNumber(col.Name + "__age_days", (float)((reference - secs) / 86400.0));
+                        numbers[col.Slot] = (float)Math.Sin(twoPi * hour / 24.0);
+                        numbers[col.Slot + 1] = (float)Math.Cos(twoPi * hour / 24.0);
+                        numbers[col.Slot + 2] = (float)Math.Sin(twoPi * dow / 7.0);
+                        numbers[col.Slot + 3] = (float)Math.Cos(twoPi * dow / 7.0);
+                        numbers[col.Slot + 4] = (float)((reference - secs) / 86400.0);
                         break;
                 }
             }
