@@ -293,3 +293,40 @@ namespace LiveML.Tests
         }
     }
 }
+
+namespace LiveML.Tests
+{
+    [TestFixture]
+    public class EventFormatTests
+    {
+        [TestCase("level_complete", true)]
+        [TestCase("a.b-c_9", true)]
+        [TestCase("Level", false)]
+        [TestCase("with space", false)]
+        [TestCase("", false)]
+        [TestCase("é", false)]
+        public void EventTypesFollowTheContract(string type, bool ok)
+        {
+            Assert.AreEqual(ok, PlayerBehaviorAnalyzer.IsEventType(type));
+        }
+
+        [Test]
+        public void TimestampsAreIso8601InUtcWithMilliseconds()
+        {
+            string dir = Fixtures.TempDir();
+            try
+            {
+                var http = new FakeTransport { Handler = r => FakeTransport.Offline() };
+                var client = new LiveMLClient(new LiveMLClientOptions { BaseUrl = "http://api.test", Transport = http });
+                var at = new DateTime(2026, 3, 4, 5, 6, 7, 89, DateTimeKind.Utc);
+                using (var a = new PlayerBehaviorAnalyzer(client, new PlayerBehaviorOptions { PlayerId = "p", Clock = () => at, Queue = new EventQueueOptions { Directory = dir } }))
+                {
+                    a.TrackPlayerAction("tick");
+                    var e = Json.ParseObject(a.Queue.Peek(1).Lines[0]);
+                    Assert.AreEqual("2026-03-04T05:06:07.089Z", e["timestamp"]);
+                }
+            }
+            finally { System.IO.Directory.Delete(dir, true); }
+        }
+    }
+}

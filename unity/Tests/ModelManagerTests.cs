@@ -144,6 +144,19 @@ namespace LiveML.Tests
         }
 
         [Test]
+        public async Task AWriteKilledHalfwayLeavesNothingBehind()
+        {
+            ModelManager m = Manager(Activation.Immediately);
+            await m.SyncAsync("churn");
+            string tmp = Path.Combine(_dir, "churn", "abc.compact.json.tmp-0123");
+            File.WriteAllText(tmp, "{\"form");
+            ModelManager next = Manager(Activation.Immediately);
+            next.LoadFromDisk();
+            Assert.IsFalse(File.Exists(tmp));
+            Assert.AreEqual("1", next.ActiveVersion("churn"));
+        }
+
+        [Test]
         public async Task AVersionWithoutACompactModelChangesNothing()
         {
             _http.Handler = r => FakeTransport.Answer(200, "{\"model\":\"churn\",\"version\":\"9\",\"compact\":null}");

@@ -99,6 +99,9 @@ namespace LiveML
         {
             foreach (string model in _o.Models)
             {
+                // A write the game was killed in the middle of leaves its temporary file: never used, removed.
+                if (System.IO.Directory.Exists(ModelDir(model)))
+                    foreach (string tmp in System.IO.Directory.GetFiles(ModelDir(model), "*.tmp-*")) File.Delete(tmp);
                 Dictionary<string, object> state = ReadState(model);
                 if (state == null) continue;
                 var pending = Json.GetObject(state, "pending");

@@ -4,7 +4,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 
 namespace LiveML
@@ -54,7 +53,6 @@ namespace LiveML
 
     public sealed class PlayerBehaviorAnalyzer : IDisposable
     {
-        private static readonly Regex TypePattern = new Regex("^[a-z0-9_.-]{1,64}$", RegexOptions.CultureInvariant);
         private readonly LiveMLClient _client;
         private readonly PlayerBehaviorOptions _o;
         public readonly EventQueue Queue;
@@ -86,13 +84,13 @@ namespace LiveML
         /// starts in the background once enough events wait. Never blocks on the network.</summary>
         public string TrackPlayerAction(string type, IDictionary<string, object> properties = null, string model = null)
         {
-            if (type == null || !TypePattern.IsMatch(type)) throw new ArgumentException("type must be 1-64 characters of [a-z0-9_.-], got '" + type + "'", "type");
+            if (!IsEventType(type)) throw new ArgumentException("type must be 1-64 characters of [a-z0-9_.-], got '" + type + "'", "type");
             string id = Guid.NewGuid().ToString();
             var sb = new StringBuilder(160);
             sb.Append("{\"event_id\":\"").Append(id).Append("\",\"player_id\":");
             Json.WriteString(sb, _o.PlayerId);
             sb.Append(",\"type\":\"").Append(type).Append("\",\"timestamp\":\"");
-            sb.Append(Now().ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            AppendTimestamp(sb, Now().ToUniversalTime());
             sb.Append("\",\"sequence\":").Append(Queue.NextSequence().ToString(CultureInfo.InvariantCulture));
             sb.Append(",\"session_id\":");
             Json.WriteString(sb, _o.SessionId);
@@ -102,6 +100,33 @@ namespace LiveML
             Queue.Append(sb.ToString());
             if (Queue.Pending >= _o.FlushAtCount) FlushInBackground();
             return id;
+        }
+
+        /// <summary>The events contract's type: 1-64 characters of [a-z0-9_.-].</summary>
+        public static bool IsEventType(string type)
+        {
+            if (string.IsNullOrEmpty(type) || type.Length > 64) return false;
+            foreach (char c in type)
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) return false;
+            return true;
+        }
+
+        /// <summary>yyyy-MM-ddTHH:mm:ss.fffZ, written by hand: a format string costs more than the rest of an event.</summary>
+        private static void AppendTimestamp(StringBuilder sb, DateTime t)
+        {
+            Pad(sb, t.Year, 4).Append('-');
+            Pad(sb, t.Month, 2).Append('-');
+            Pad(sb, t.Day, 2).Append('T');
+            Pad(sb, t.Hour, 2).Append(':');
+            Pad(sb, t.Minute, 2).Append(':');
+            Pad(sb, t.Second, 2).Append('.');
+            Pad(sb, t.Millisecond, 3).Append('Z');
+        }
+
+        private static StringBuilder Pad(StringBuilder sb, int value, int digits)
+        {
+            for (int d = digits - 1, div = (int)Math.Pow(10, digits - 1); d >= 0; d--, div /= 10) sb.Append((char)('0' + value / div % 10));
+            return sb;
         }
 
         /// <summary>Call from the game loop (the wrapper does, every frame): flushes when the interval has passed.</summary>
