@@ -144,6 +144,19 @@ namespace LiveML.Tests
         }
 
         [Test]
+        public async Task ReadsTheServersLatestAnswer()
+        {
+            // The real app's /models/latest for a model served from a local directory: no download URL.
+            var latest = Fixtures.Object("api/latest.json");
+            _http.Handler = r => FakeTransport.Answer(200, Json.Serialize(latest["body"]));
+            SyncResult r1 = await Manager(Activation.Immediately).SyncAsync("churn");
+            Assert.AreEqual(SyncOutcome.NoDeviceModel, r1.Outcome, r1.ToString());
+            Assert.AreEqual("1", r1.Version);
+            var body = (Dictionary<string, object>)latest["body"];
+            Assert.AreEqual(64, Json.GetString(Json.GetObject(body, "compact"), "sha256").Length, "the compact model is announced with its sha256");
+        }
+
+        [Test]
         public async Task AWriteKilledHalfwayLeavesNothingBehind()
         {
             ModelManager m = Manager(Activation.Immediately);
