@@ -65,12 +65,25 @@ lint: venv tools ## ruff, mypy, cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
-.PHONY: test test-unit test-integration
-test: setup test-unit test-integration ## Every test suite (starts LocalStack and deploys the stack itself)
+.PHONY: test test-unit test-integration test-unity
+test: setup test-unit test-unity test-integration ## Every test suite (starts LocalStack and deploys the stack itself)
 test-unit: venv ## Unit tests: no network
 	$(BIN)/pytest tests/unit -q
 test-integration: setup ## Integration and end-to-end tests against LocalStack on the host
 	$(BIN)/pytest tests/integration tests/e2e -q -m "integration or e2e"
+
+# Debian's Mono: mcs (C# 7.2 subset), System.Net.Http, NUnit 2.6's framework (no Unity, no .NET SDK).
+MONO_PACKAGES := mono-mcs libmono-system-net-http4.0-cil libmono-system-runtime-serialization4.0-cil libnunit-framework2.6.3-cil
+NUNIT_DLL     := /usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll
+.PHONY: mono
+mono: ## Install Mono's compiler and NUnit's framework with apt when missing
+	@if ! command -v mcs >/dev/null || [ ! -f $(NUNIT_DLL) ] || [ ! -f /usr/lib/mono/4.5/System.Net.Http.dll ]; then \
+	  command -v apt-get >/dev/null || { echo "test-unity needs Debian/Ubuntu's Mono packages: $(MONO_PACKAGES)" >&2; exit 1; }; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $(MONO_PACKAGES); \
+	fi
+test-unity: venv mono ## The Unity package: build with Mono, C# tests on Python-written fixtures, e2e against uvicorn
+	$(PY) tests/unity/run.py test
 
 .PHONY: build sizes
 build: setup ## sam build: every function with its requirements, and the liveml layer

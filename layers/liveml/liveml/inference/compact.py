@@ -12,8 +12,13 @@ Format (``format: "liveml.compact"``, ``version: 1``)::
         {"input": "playtime", "impute": 12.0, "mean": 10.1, "scale": 3.2},   # numeric
         {"input": "device", "equals": "ios"},                                  # one-hot
         {"product": [{"input": "a", "impute": 1.0}, {"input": "b", "impute": 2.0}],
-         "mean": 0.3, "scale": 1.1}                                            # interaction
+         "mean": 0.3, "scale": 1.1},                                           # interaction
+        {"input": "feedback", "term": "laggy"}                                 # TF-IDF of one term
       ],                             # "mean"/"scale" are optional: value = (x - mean) / scale
+      "texts": {                     # optional: one entry per text input that features use
+        "feedback": {"tokens": "words2", "lowercase": true, "norm": "l2" | null,
+                     "terms": ["bad", "fun", ...], "idf": [2.1, 1.7, ...]}
+      },
       "model": {"type": "linear", "coef": [[...]], "intercept": [...],
                 "link": "logistic"|"softmax"|"identity"}
              | {"type": "trees", "n_outputs": K, "base": [...], "aggregate": "sum"|"mean",
@@ -27,12 +32,19 @@ Trees: a node with ``left == -1`` is a leaf; otherwise go left when ``float32(x)
 vector to outputs ``target .. target + len(value) - 1``. ``aggregate: mean`` divides the sums by the
 number of trees. Links: ``logistic`` on one output gives [1 - p, p]; ``softmax`` normalises
 exponentials; ``none`` returns the outputs (already probabilities); ``identity`` a regression value.
+
+Text (scikit-learn's ``TfidfVectorizer`` with its default analyzer): lower-case the string, take
+the maximal runs of word characters (Unicode letters and numbers, and ``_``) of at least two
+characters as tokens (``words2``, the pattern ``\\b\\w\\w+\\b``), count each of ``terms``, multiply by
+its ``idf``, then divide by the l2 norm over all ``terms`` (summed in ``terms`` order, which is
+the vectorizer's column order), unless the norm is 0. Tokens outside ``terms`` are ignored.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -45,6 +57,9 @@ from liveml.inference.pregraph import PreGraph
 
 COMPACT_FORMAT = "liveml.compact"
 COMPACT_VERSION = 1
+#: scikit-learn's default token pattern, the only one the compact format carries (``words2``).
+TEXT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_WORDS2 = re.compile(TEXT_TOKEN_PATTERN)
 
 
 def _f32(x: float) -> float:
@@ -73,6 +88,14 @@ class CompactModel:
         self.features: list[dict[str, Any]] = list(doc["features"])
         self.model: dict[str, Any] = dict(doc["model"])
         self._trees = self.model.get("type") == "trees"
+        self.texts: dict[str, dict[str, Any]] = dict(doc.get("texts") or {})
+        for name, text in self.texts.items():
+            if text.get("tokens") != "words2" or not text.get("lowercase", False):
+                raise ArtifactError(f"text input {name!r}: unsupported tokenizer {text.get('tokens')!r}")
+        # Kept apart from the document, which the exporter writes out after the parity check.
+        self._term_index = {
+            name: {term: i for i, term in enumerate(text["terms"])} for name, text in self.texts.items()
+        }
 
     @classmethod
     def load(cls, path: str | Path) -> CompactModel:
@@ -86,8 +109,11 @@ class CompactModel:
     def feature_vector(self, inputs: Mapping[str, Any]) -> list[float]:
         """The model's feature vector from one row's graph inputs (scalars)."""
         vec: list[float] = []
+        tfidf = {name: self._tfidf(name, inputs[name]) for name in self.texts}
         for feat in self.features:
-            if "product" in feat:
+            if "term" in feat:
+                x = tfidf[feat["input"]][self._term_index[feat["input"]][feat["term"]]]
+            elif "product" in feat:
                 x = 1.0
                 for factor in feat["product"]:
                     x *= _numeric(inputs[factor["input"]], factor["impute"])
@@ -99,6 +125,25 @@ class CompactModel:
                 x = (x - feat["mean"]) / feat["scale"]
             vec.append(x)
         return vec
+
+    def _tfidf(self, name: str, value: Any) -> list[float]:
+        text = self.texts[name]
+        index = self._term_index[name]
+        values = [0.0] * len(index)
+        for token in _WORDS2.findall("" if value is None else str(value).lower()):
+            i = index.get(token)
+            if i is not None:
+                values[i] += 1.0
+        idf = text["idf"]
+        values = [v * w for v, w in zip(values, idf, strict=True)]
+        if text.get("norm") == "l2":
+            sq = 0.0
+            for v in values:  # a plain running sum in column order, as scikit-learn (and the C# port)
+                sq += v * v
+            norm = math.sqrt(sq)
+            if norm > 0.0:
+                values = [v / norm for v in values]
+        return values
 
     def outputs(self, vec: Sequence[float]) -> list[float]:
         """Probabilities (classification) or ``[value]`` (regression) for one feature vector."""

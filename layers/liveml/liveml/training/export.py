@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from liveml.features import frame_columns
 from liveml.inference import COMPACT_FORMAT, COMPACT_VERSION, CompactModel, OnnxModel, PreGraph
+from liveml.inference.compact import TEXT_TOKEN_PATTERN
 from liveml.training.errors import ExportError
 from liveml.training.parity import PARITY_TOLERANCE as PARITY_TOLERANCE
 from liveml.training.parity import REGRESSION_RTOL as REGRESSION_RTOL
@@ -107,15 +108,20 @@ def check_onnx_parity(
 
 def to_compact(pipeline: Pipeline, task: str, classes: list[str] | None) -> dict[str, Any] | None:
     """The compact document of a fitted pipeline, or ``None`` when it holds something the format
-    cannot (text columns, an unknown estimator)."""
+    cannot (an unknown transformer or estimator)."""
     columns = pipeline.named_steps["columns"]
     features: list[dict[str, Any]] = []
+    texts: dict[str, dict[str, Any]] = {}
     for name, trans, cols in columns.transformers_:
         if name == "remainder" or trans == "drop":
             continue
         if name.startswith("text_"):
-            return None
-        if name == "num":
+            text = _text_block(trans)
+            if text is None:
+                return None
+            texts[str(cols)] = text
+            features.extend({"input": cols, "term": term} for term in text["terms"])
+        elif name == "num":
             features.extend(_numeric_features(trans, list(cols)))
         elif name == "cat":
             for col, cats in zip(cols, trans.categories_, strict=True):
@@ -132,7 +138,7 @@ def to_compact(pipeline: Pipeline, task: str, classes: list[str] | None) -> dict
     model = _compact_model(pipeline.steps[-1][1], task)
     if model is None:
         return None
-    return {
+    doc = {
         "format": COMPACT_FORMAT,
         "version": COMPACT_VERSION,
         "task": task,
@@ -141,6 +147,32 @@ def to_compact(pipeline: Pipeline, task: str, classes: list[str] | None) -> dict
         "features": features,
         "model": model,
     }
+    if texts:
+        doc["texts"] = texts
+    return doc
+
+
+def _text_block(tfidf: TfidfVectorizer) -> dict[str, Any] | None:
+    """The whole fitted vocabulary with its idf (the l2 norm runs over every term, including those
+    the selection steps drop later), or ``None`` for settings the compact tokenizer does not follow."""
+    plain = (
+        tfidf.analyzer == "word"
+        and tfidf.lowercase
+        and tfidf.token_pattern == TEXT_TOKEN_PATTERN
+        and tfidf.ngram_range == (1, 1)
+        and tfidf.strip_accents is None
+        and tfidf.stop_words is None
+        and tfidf.preprocessor is None
+        and tfidf.tokenizer is None
+        and not tfidf.binary
+        and not tfidf.sublinear_tf
+        and tfidf.norm in ("l2", None)
+    )
+    if not plain:
+        return None
+    terms = sorted(tfidf.vocabulary_, key=tfidf.vocabulary_.__getitem__)
+    idf = [float(x) for x in tfidf.idf_] if tfidf.use_idf else [1.0] * len(terms)
+    return {"tokens": "words2", "lowercase": True, "norm": tfidf.norm, "terms": terms, "idf": idf}
 
 
 def _f32(x: float) -> float:
