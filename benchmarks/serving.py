@@ -145,8 +145,8 @@ def prepare(work: Path) -> tuple[Path, Path, list[str]]:
     from liveml.data.synth import generate_players, player_contract
     from liveml.features import pregraph_spec, strongest_numeric
     from liveml.training import train_model
-    from liveml.training.search import make_pipeline
     from liveml.training.train import encode_target
+    from liveml.training.tuning import make_pipeline
 
     contract = player_contract("binary")
     df = generate_players(5000, 7, "binary")

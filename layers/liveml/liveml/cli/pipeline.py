@@ -15,6 +15,7 @@ from rich.table import Table
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
 from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
+from liveml.modeldir import MANIFEST, TRIALS
 from liveml.pipeline import (
     SETTINGS_FILE,
     ExecutionSummary,
@@ -192,8 +193,8 @@ def runs_show(
     model = summary.input.get("model", "")
     prefix = f"s3://{outputs.artifacts_bucket}/runs/{model}/{run}/model/"
     try:
-        manifest = json.loads(get_bytes(prefix + "manifest.json"))
-        trial_rows = json.loads(get_bytes(prefix + "trials.json"))
+        manifest = json.loads(get_bytes(prefix + MANIFEST))
+        trial_rows = json.loads(get_bytes(prefix + TRIALS))
     except client("s3").exceptions.NoSuchKey:
         console.print("no model was trained in this run")
         return

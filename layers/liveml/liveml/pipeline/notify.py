@@ -7,6 +7,7 @@ from typing import Any
 from liveml.aws import client
 from liveml.config import Settings
 from liveml.errors import catch_reason
+from liveml.modeldir import REPORT
 
 _FAILED_EVENTS = (
     "TaskFailed",
@@ -33,7 +34,7 @@ def failing_state(execution_arn: str, *, sfn: Any = None) -> str:
 
 
 #: Files a run writes as it goes; the notification links those that exist.
-RUN_REPORTS = ("validation.json", "evaluation.json", "model/report.html")
+RUN_REPORTS = ("validation.json", "evaluation.json", f"model/{REPORT}")
 
 
 def _run_reports(run: dict[str, Any], *, s3: Any) -> list[str]:

@@ -25,9 +25,9 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from liveml.features import build_pipeline
 from liveml.training.errors import TrainingError
-from liveml.training.evaluation import score
 from liveml.training.export import sklearn_outputs
 from liveml.training.families import FAMILIES, pipeline_options
+from liveml.training.metrics import score
 
 
 @dataclass
