@@ -426,7 +426,7 @@ def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: floa
     served = work / "mlserver"
     served.mkdir(exist_ok=True)
     port = free_port()
-    # parallel_workers 0: on Python 3.12 MLServer 1.7 only starts that way (FACTS.md).
+    # parallel_workers 0: on Python 3.12 MLServer 1.7 only starts that way (or with uvloop 0.21).
     (served / "settings.json").write_text(
         json.dumps(
             {"http_port": port, "grpc_port": free_port(), "metrics_port": free_port(), "parallel_workers": 0}

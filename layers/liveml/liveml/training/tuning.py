@@ -90,10 +90,10 @@ def _defaults(families: list[str]) -> list[dict[str, Any]]:
     """Sensible first trials, so that even a tiny budget sees a strong baseline of each kind."""
     first = {
         "hist_gradient_boosting": {
-            "hgb.n_estimators": 100,
+            "hgb.max_iter": 100,
             "hgb.max_depth": 6,
             "hgb.learning_rate": 0.1,
-            "hgb.subsample": 1.0,
+            "hgb.max_features": 1.0,
             "hgb.l2_regularization": 1e-6,
         },
         "linear": {"linear.C": 1.0, "linear.select_percentile": 100, "linear.interactions": False},
