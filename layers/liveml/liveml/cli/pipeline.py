@@ -24,6 +24,7 @@ from liveml.pipeline import (
     describe_execution,
     find_execution,
     state_timings,
+    wait_for_execution,
 )
 from liveml.stack import StackOutputs
 
@@ -50,17 +51,10 @@ def _timings_table(summary: ExecutionSummary, arn: str) -> Table:
 
 def watch(arn: str, *, timeout_s: float = 1800) -> ExecutionSummary:
     """A live table of the execution's states until it finishes."""
-    sfn = client("stepfunctions")
-    deadline = time.monotonic() + timeout_s
     with Live(console=console, refresh_per_second=2) as live:
-        while True:
-            summary = describe_execution(arn, sfn=sfn)
-            live.update(_timings_table(summary, arn))
-            if summary.finished:
-                return summary
-            if time.monotonic() > deadline:
-                raise PipelineError(f"{summary.name} is still {summary.status} after {timeout_s:.0f}s")
-            time.sleep(1)
+        return wait_for_execution(
+            arn, timeout_s=timeout_s, on_progress=lambda summary, _: live.update(_timings_table(summary, arn))
+        )
 
 
 def report_outcome(summary: ExecutionSummary) -> None:
