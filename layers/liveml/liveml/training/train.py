@@ -412,8 +412,7 @@ def _manifest(
         "event_time": contract.event_time,
         "feature_order": contract.feature_names,
         "graph_inputs": [
-            {"name": g.name, "type": g.dtype, "source": g.source}
-            for g in pregraph.graph_inputs()
+            {"name": g.name, "type": g.dtype, "source": g.source} for g in pregraph.graph_inputs()
         ],
         "preprocessing": pregraph.to_dict(),
         "family": result.family,
