@@ -23,14 +23,7 @@ from liveml.localcloud import (
     status,
 )
 from liveml.localcloud.config import EXECUTOR_PLUGIN
-
-
-def running(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie (an exited process its new parent has not reaped yet)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+from liveml.localcloud.runner import running
 
 
 @pytest.fixture
