@@ -6,15 +6,14 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
 
 from liveml import config
-from liveml.cli import main
 from liveml.data import generate_players
 from liveml.inference import load_model_dir
+from tests.unit.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -36,13 +35,6 @@ def shell_examples() -> list[list[str]]:
     return commands
 
 
-def run(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> int:
-    monkeypatch.setattr(sys, "argv", ["liveml", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    return int(info.value.code or 0)
-
-
 def test_the_offline_examples_run_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     commands = shell_examples()
     found = [next(p for p in OFFLINE if shlex.join(["liveml", *c]).startswith(p)) for c in commands]
@@ -52,7 +44,7 @@ def test_the_offline_examples_run_in_order(tmp_path: Path, monkeypatch: pytest.M
     for args in commands:
         if args[0] == "train":
             args = [*args, *SHORT_BUDGET]
-        assert run(monkeypatch, args) == 0, f"liveml {' '.join(args)}"
+        assert run_cli(monkeypatch, *args) == 0, f"liveml {' '.join(args)}"
     bundle = load_model_dir(tmp_path / "model")  # what the last example wrote, every sha256 checked
     assert bundle.manifest["target"] == "churned"
 

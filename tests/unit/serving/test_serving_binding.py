@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from fastapi.testclient import TestClient
 
@@ -26,13 +25,6 @@ from liveml.serving import (
 )
 
 BUCKET = "liveml-artifacts"
-
-
-@pytest.fixture
-def s3(moto: None) -> Any:
-    client = boto3.client("s3", region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-    return client
 
 
 def _upload(s3: Any, model_dir: Path, prefix: str) -> str:

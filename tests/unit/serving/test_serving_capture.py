@@ -11,20 +11,12 @@ import json
 import threading
 from typing import Any
 
-import boto3
 import pytest
 from fastapi.testclient import TestClient
 
 from liveml.serving import PredictionCapture, S3CaptureSink, ServingModels, ServingSettings, create_app
 
 BUCKET = "liveml-data"
-
-
-@pytest.fixture
-def s3(moto: None) -> Any:
-    client = boto3.client("s3", region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-    return client
 
 
 def _objects(s3: Any) -> dict[str, list[dict[str, Any]]]:

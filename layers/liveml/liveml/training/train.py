@@ -62,9 +62,8 @@ GOLDEN_REQUEST_ROWS = 5
 
 
 @dataclass
-class FitResult:
-    """What ``fit_and_export`` wrote: an exported, not yet evaluated model directory. ``metrics``
-    are scikit-learn's on the holdout (the evaluation recomputes them from the ONNX outputs)."""
+class _Trained:
+    """What every training call reports about the model it wrote."""
 
     out_dir: Path
     manifest: dict[str, Any]
@@ -74,19 +73,20 @@ class FitResult:
     cv_score: float
     trials: int
     seconds: float
+
+
+@dataclass
+class FitResult(_Trained):
+    """What ``fit_and_export`` wrote: an exported, not yet evaluated model directory. ``metrics``
+    are scikit-learn's on the holdout (the evaluation recomputes them from the ONNX outputs)."""
+
     compact_parity: float | None
 
 
 @dataclass
-class TrainResult:
-    out_dir: Path
-    manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    family: str
-    params: dict[str, Any]
-    cv_score: float
-    trials: int
-    seconds: float
+class TrainResult(_Trained):
+    """What ``train_model`` wrote: an evaluated model directory that passed its gates."""
+
     onnx_parity: float
     compact_parity: float | None
     gates: list[dict[str, Any]] = field(default_factory=list)
