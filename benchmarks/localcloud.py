@@ -27,9 +27,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from liveml.aws import use_localstack
+from liveml.aws import client, use_localstack
 from liveml.localcloud import LocalCloudConfig, descendants, down, group_members, project_root, status, up
 from liveml.stack import DeployTarget, build, deploy
 
@@ -111,13 +109,7 @@ def main() -> None:
         deploy(root, DeployTarget.LOCAL, stack_name=f"bench-{uuid.uuid4().hex[:6]}")
         print(f"deploy_seconds {time.perf_counter() - started:.1f} s (samlocal deploy of template.yaml)")
 
-        lam: Any = boto3.client(
-            "lambda",
-            endpoint_url=cfg.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        lam: Any = client("lambda")  # LocalStack: use_localstack above
         name = f"bench-{uuid.uuid4().hex[:8]}"
         lam.create_function(
             FunctionName=name,
@@ -145,13 +137,7 @@ def main() -> None:
         )
 
         # DynamoDB Local is a JVM started on first use: its start-up and memory, separately.
-        ddb: Any = boto3.client(
-            "dynamodb",
-            endpoint_url=cfg.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        ddb: Any = client("dynamodb")  # LocalStack: use_localstack above
         table = f"bench-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
         ddb.create_table(

@@ -145,8 +145,8 @@ def prepare(work: Path) -> tuple[Path, Path, list[str]]:
     from liveml.data.synth import generate_players, player_contract
     from liveml.features import pregraph_spec, strongest_numeric
     from liveml.training import train_model
-    from liveml.training.search import make_pipeline
     from liveml.training.train import encode_target
+    from liveml.training.tuning import make_pipeline
 
     contract = player_contract("binary")
     df = generate_players(5000, 7, "binary")
@@ -426,7 +426,7 @@ def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: floa
     served = work / "mlserver"
     served.mkdir(exist_ok=True)
     port = free_port()
-    # parallel_workers 0: on Python 3.12 MLServer 1.7 only starts that way (FACTS.md).
+    # parallel_workers 0: on Python 3.12 MLServer 1.7 only starts that way (or with uvloop 0.21).
     (served / "settings.json").write_text(
         json.dumps(
             {"http_port": port, "grpc_port": free_port(), "metrics_port": free_port(), "parallel_workers": 0}

@@ -34,10 +34,10 @@ from liveml.contract import Contract
 from liveml.data.synth import generate_players, player_contract
 from liveml.features import pregraph_spec, strongest_numeric
 from liveml.training import train_model
-from liveml.training.evaluation import score
 from liveml.training.export import sklearn_outputs
-from liveml.training.search import make_pipeline, search
+from liveml.training.metrics import score
 from liveml.training.train import encode_target
+from liveml.training.tuning import make_pipeline, search
 
 FLAML_SCRIPT = r"""
 import json, sys, time

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from liveml.config import Settings
 from liveml.pipeline import start_run
 
 logger = Logger()
-STATE_MACHINE_ARN = os.environ["LIVEML_TRAINING_STATE_MACHINE"]
+STATE_MACHINE_ARN = Settings().require("training_state_machine")
 
 
 @logger.inject_lambda_context(log_event=True)

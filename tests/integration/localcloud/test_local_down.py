@@ -22,6 +22,7 @@ import boto3
 import pytest
 
 from liveml.localcloud import LocalCloudConfig, Status, descendants, group_alive, group_members, up
+from liveml.localcloud.runner import running
 
 
 def free_port() -> int:
@@ -32,14 +33,6 @@ def free_port() -> int:
 
 
 LIVEML = [sys.executable, "-c", "from liveml.cli import main; main()"]
-
-
-def running(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie (an exited process its new parent has not reaped yet)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 @pytest.fixture

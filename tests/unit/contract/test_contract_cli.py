@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from liveml.cli import main
 from liveml.contract import Contract
 from liveml.data import generate_players
-
-
-def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["liveml", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    return int(info.value.code or 0)
+from tests.unit.cli import run_cli as run
 
 
 def test_infer_writes_a_contract_that_checks(

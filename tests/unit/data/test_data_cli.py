@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from liveml.cli import main
 from liveml.contract import Contract
 from liveml.data import read_dataset
+from tests.unit.cli import run_cli as run
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "bad"
-
-
-def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["liveml", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    return int(info.value.code or 0)
 
 
 @pytest.mark.parametrize(

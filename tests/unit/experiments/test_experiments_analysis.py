@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from liveml.cli import main
 from liveml.experiments import Experiment, ExperimentError, Verdict, analyze, render_report, simulate
+from tests.unit.cli import run_cli
 
 T0 = "2026-01-05T10:00:00Z"
 
@@ -147,10 +146,7 @@ def test_report_is_self_contained(make_exp: Callable[..., Experiment]) -> None:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["liveml", "experiment", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    return int(info.value.code or 0)
+    return run_cli(monkeypatch, "experiment", *args)
 
 
 def test_cli_plan_simulate_analyze(

@@ -23,14 +23,7 @@ from liveml.localcloud import (
     status,
 )
 from liveml.localcloud.config import EXECUTOR_PLUGIN
-
-
-def running(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie (an exited process its new parent has not reaped yet)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+from liveml.localcloud.runner import running
 
 
 @pytest.fixture
@@ -133,6 +126,13 @@ def _spawn_group() -> subprocess.Popen[bytes]:
     )
 
 
+def _fake_localstack(script: str) -> subprocess.Popen[bytes]:
+    """A stand-in for LocalStack's process group: ``sh -c script`` in a new session, given time to start."""
+    process = subprocess.Popen(["sh", "-c", script, "fake-localstack"], start_new_session=True)
+    time.sleep(0.3)
+    return process
+
+
 def test_not_healthy_in_time_stops_everything_it_started(
     cfg: LocalCloudConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,10 +152,7 @@ def test_down_kills_the_group_after_the_grace_period(
 ) -> None:
     monkeypatch.setattr(runner, "health", lambda cfg, timeout=2.0: None)
     # The leader ignores SIGTERM, so only the SIGKILL after the grace period ends it.
-    process = subprocess.Popen(
-        ["sh", "-c", "trap '' TERM; sleep 60 & sleep 60; wait", "fake-localstack"], start_new_session=True
-    )
-    time.sleep(0.3)
+    process = _fake_localstack("trap '' TERM; sleep 60 & sleep 60; wait")
     cfg.state_dir.mkdir(parents=True)
     cfg.pid_file.write_text(json.dumps({"pid": process.pid, "pgid": process.pid, "started_at": time.time()}))
     quick = LocalCloudConfig(
@@ -211,10 +208,7 @@ def test_down_also_stops_descendants_that_left_the_group(
 ) -> None:
     # Like DynamoDB Local's JVM, which LocalStack starts with setsid.
     monkeypatch.setattr(runner, "health", lambda cfg, timeout=2.0: None)
-    leader = subprocess.Popen(
-        ["sh", "-c", "setsid sleep 60 & sleep 60; wait", "fake-localstack"], start_new_session=True
-    )
-    time.sleep(0.3)
+    leader = _fake_localstack("setsid sleep 60 & sleep 60; wait")
     escaped = [pid for pid, _ in descendants(leader.pid) if pid not in group_members(leader.pid)]
     assert len(escaped) == 1
     cfg.state_dir.mkdir(parents=True)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from liveml.errors import catch_reason
 from liveml.pipeline import (
@@ -70,22 +68,13 @@ def test_execution_names_are_valid_stable_and_distinct() -> None:
 
 
 @pytest.fixture
-def state_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
-        arn = sfn.create_state_machine(
-            name="training", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
-        )["stateMachineArn"]
-        yield sfn, arn
+def state_machine(moto: None) -> tuple[Any, str]:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    arn = sfn.create_state_machine(
+        name="training", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    return sfn, arn
 
 
 def test_a_config_upload_starts_nothing(state_machine: tuple[Any, str]) -> None:

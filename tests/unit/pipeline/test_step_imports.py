@@ -1,4 +1,5 @@
-"""Each function imports only what its package carries (Lambda's 250 MB, see FACTS.md).
+"""Each function imports only what its package carries (Lambda refuses more than 250 MB
+unzipped for a function with its layers).
 
 Checked in fresh interpreters: the evaluate function must not load scikit-learn, scipy, pandas or
 optuna; the train function must run a whole fit-and-export with ONNX Runtime and matplotlib made

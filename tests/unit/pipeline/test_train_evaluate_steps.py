@@ -10,14 +10,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from liveml.contract import Contract
 from liveml.data.synth import generate_players, player_contract
@@ -41,23 +39,12 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def s3() -> Iterator[Any]:
-    mp = pytest.MonkeyPatch()
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-    }.items():
-        mp.setenv(name, value)
-    mp.delenv("AWS_ENDPOINT_URL", raising=False)
-    mp.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        for bucket in (DATA, ARTIFACTS):
-            client.create_bucket(Bucket=bucket)
-            client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        yield client
-    mp.undo()
+def s3(moto_module: None) -> Any:
+    client = boto3.client("s3", region_name="us-east-1")
+    for bucket in (DATA, ARTIFACTS):
+        client.create_bucket(Bucket=bucket)
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return client
 
 
 def _train(s3: Any, run_id: str, contract: Contract) -> Run:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -151,3 +152,12 @@ def start_command() -> list[str]:
 def local_server() -> Any:
     """``with local_server(model_dir, env) as url:`` — the Dockerfile's command on 127.0.0.1."""
     return serve_locally
+
+
+@pytest.fixture
+def s3(moto: None) -> Any:
+    """moto S3 with the stack's buckets: captures go to the data bucket, model directories to artifacts."""
+    client = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("liveml-data", "liveml-artifacts"):
+        client.create_bucket(Bucket=bucket)
+    return client

@@ -12,7 +12,8 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from liveml.contract import Contract
 from liveml.data import DataQualityError
-from liveml.inference import load_model_dir, onnx_parity, read_manifest, sha256_bytes
+from liveml.inference import load_model_dir, onnx_parity, read_manifest
+from liveml.modeldir import sha256_hex
 from liveml.training import ModelPerformanceError, TrainResult, search, train_model
 from liveml.training.errors import TrainingError
 
@@ -37,7 +38,7 @@ def test_model_directory_is_complete_and_verifiable(trained: TrainResult, model_
     assert manifest["feature_order"][0] == "signup_date"
     for name, entry in manifest["artifacts"].items():
         data = (model_dir / entry["path"]).read_bytes()
-        assert sha256_bytes(data) == entry["sha256"] and len(data) == entry["bytes"], name
+        assert sha256_hex(data) == entry["sha256"] and len(data) == entry["bytes"], name
     assert 0.5 < manifest["metrics"]["roc_auc"] <= 1.0
     for key in ("accuracy", "balanced_accuracy", "pr_auc", "f1", "log_loss", "brier", "confusion_matrix"):
         assert key in manifest["metrics"]

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from liveml.config import Settings
+from liveml.config import Settings, env
 
 #: LocalStack on the host (see ``liveml.localcloud``), on ``LIVEML_LOCALSTACK_PORT`` when set.
 LOCAL_PORT = 4566
@@ -19,8 +19,8 @@ _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeo
 
 def local_endpoint() -> str:
     """The LocalStack endpoint the CLI and the tests talk to."""
-    port = os.environ.get("LIVEML_LOCALSTACK_PORT") or LOCAL_PORT
-    return os.environ.get("LIVEML_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    port = env("LOCALSTACK_PORT") or LOCAL_PORT
+    return env("ENDPOINT_URL") or f"http://127.0.0.1:{port}"
 
 
 @cache

@@ -16,6 +16,7 @@ from liveml.aws.s3 import get_bytes
 from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
 from liveml.cli.pipeline import report_outcome, watch
 from liveml.cli.rollout import controller
+from liveml.modeldir import GOLDEN_REQUESTS
 from liveml.pipeline import SETTINGS_FILE, find_execution
 from liveml.registry import Registry
 from liveml.stack.api import call_api
@@ -95,7 +96,7 @@ def demo(
         raise typer.Exit(1)
     console.print(f"[green]✓[/] v{version.version} serves 100% of `live` (liveml rollout status {model})")
 
-    golden = json.loads(get_bytes(version.artifacts["golden_requests.json"].uri))["requests"][0]
+    golden = json.loads(get_bytes(version.artifacts[GOLDEN_REQUESTS].uri))["requests"][0]
     request = {"player_id": "demo-player-1", "features": golden["features"]}
     status, answer = call_api(outputs, "POST", "/predict", request)
     console.print(f"POST /predict with the API key → {status} {json.dumps(answer)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ import typer
 
 from liveml.config import Settings
 from liveml.errors import LiveMLError
+from liveml.modeldir import MANIFEST, sha256_hex
 
 app = typer.Typer(
     help="The serving app on EKS: sized manifests and blue/green switching.", no_args_is_help=True
@@ -47,7 +47,7 @@ def render(
         bucket = settings.artifacts_bucket or "liveml-artifacts"
         uri = f"s3://{bucket}/models/{model}/{version}/"
     # The pods verify the manifest they download against this hash: the one measured here.
-    manifest_sha = hashlib.sha256((model_dir / "manifest.json").read_bytes()).hexdigest()
+    manifest_sha = sha256_hex((model_dir / MANIFEST).read_bytes())
     binding = ModelBinding(
         model=model, variants=[BoundVariant(version=version, uri=uri, sha256=manifest_sha)]
     )

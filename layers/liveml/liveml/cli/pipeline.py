@@ -15,6 +15,7 @@ from rich.table import Table
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
 from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
+from liveml.modeldir import MANIFEST, TRIALS
 from liveml.pipeline import (
     SETTINGS_FILE,
     ExecutionSummary,
@@ -23,6 +24,7 @@ from liveml.pipeline import (
     describe_execution,
     find_execution,
     state_timings,
+    wait_for_execution,
 )
 from liveml.stack import StackOutputs
 
@@ -49,17 +51,10 @@ def _timings_table(summary: ExecutionSummary, arn: str) -> Table:
 
 def watch(arn: str, *, timeout_s: float = 1800) -> ExecutionSummary:
     """A live table of the execution's states until it finishes."""
-    sfn = client("stepfunctions")
-    deadline = time.monotonic() + timeout_s
     with Live(console=console, refresh_per_second=2) as live:
-        while True:
-            summary = describe_execution(arn, sfn=sfn)
-            live.update(_timings_table(summary, arn))
-            if summary.finished:
-                return summary
-            if time.monotonic() > deadline:
-                raise PipelineError(f"{summary.name} is still {summary.status} after {timeout_s:.0f}s")
-            time.sleep(1)
+        return wait_for_execution(
+            arn, timeout_s=timeout_s, on_progress=lambda summary, _: live.update(_timings_table(summary, arn))
+        )
 
 
 def report_outcome(summary: ExecutionSummary) -> None:
@@ -192,8 +187,8 @@ def runs_show(
     model = summary.input.get("model", "")
     prefix = f"s3://{outputs.artifacts_bucket}/runs/{model}/{run}/model/"
     try:
-        manifest = json.loads(get_bytes(prefix + "manifest.json"))
-        trial_rows = json.loads(get_bytes(prefix + "trials.json"))
+        manifest = json.loads(get_bytes(prefix + MANIFEST))
+        trial_rows = json.loads(get_bytes(prefix + TRIALS))
     except client("s3").exceptions.NoSuchKey:
         console.print("no model was trained in this run")
         return

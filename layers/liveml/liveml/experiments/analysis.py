@@ -262,32 +262,20 @@ def _better(experiment: Experiment, effect: float) -> bool:
     return effect > 0 if experiment.metric.higher_is_better else effect < 0
 
 
-def analyze(
-    experiment: Experiment,
-    assignments: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    *,
-    verify_assignments: bool = True,
-) -> Analysis:
-    """Effect, interval, p-value, SRM check, the planned looks and the verdict (see the module docstring).
+def _assignment_mismatches(experiment: Experiment, joined: pd.DataFrame) -> int:
+    """How many logged variants differ from the sticky hash of the experiment's salt."""
+    split = experiment.split_bp()
+    expected = [assign_variant(experiment.salt, pid, split) for pid in joined["player_id"]]
+    return int((joined["variant"].to_numpy() != np.asarray(expected)).sum())
 
-    ``assignments``: ``player_id, variant, first_seen``; ``outcomes``: ``player_id, value, timestamp``.
-    With ``verify_assignments`` each logged variant is recomputed from the sticky hash of the salt.
-    """
-    joined, notes = prepare(experiment, assignments, outcomes)
-    plan = experiment.plan()
+
+def _srm_check(experiment: Experiment, joined: pd.DataFrame) -> SRMCheck:
+    """Sample ratio mismatch: the assigned counts against the planned split (chi-squared)."""
     names = list(experiment.variants)
-
-    mismatches: int | None = None
-    if verify_assignments:
-        split = experiment.split_bp()
-        expected = [assign_variant(experiment.salt, pid, split) for pid in joined["player_id"]]
-        mismatches = int((joined["variant"].to_numpy() != np.asarray(expected)).sum())
-
     counts = {name: int((joined["variant"] == name).sum()) for name in names}
     chi2, srm_p = stats.srm_pvalue([counts[v] for v in names], [experiment.split[v] for v in names])
     total = sum(counts.values())
-    srm = SRMCheck(
+    return SRMCheck(
         counts=counts,
         expected={v: total * experiment.split[v] for v in names},
         chi2=chi2,
@@ -295,12 +283,12 @@ def analyze(
         threshold=experiment.srm_threshold,
     )
 
-    analysed = joined.loc[joined["value"].notna()].reset_index(drop=True)
-    if len(analysed) < len(joined):
-        notes.append(f"{len(joined) - len(analysed)} assigned player(s) without outcomes left out")
-    now = _compare(experiment, analysed)
+
+def _summaries(
+    experiment: Experiment, analysed: pd.DataFrame, counts: dict[str, int], required: dict[str, int]
+) -> list[VariantSummary]:
     summaries = []
-    for name in names:
+    for name in experiment.variants:
         values = analysed.loc[analysed["variant"] == name, "value"].to_numpy(dtype=float)
         summaries.append(
             VariantSummary(
@@ -308,13 +296,16 @@ def analyze(
                 model_version=experiment.variants[name],
                 assigned=counts[name],
                 n=len(values),
-                required=plan.per_variant[name],
+                required=required[name],
                 mean=float(values.mean()) if len(values) else math.nan,
                 std=float(values.std(ddof=1)) if len(values) > 1 else math.nan,
             )
         )
-    base = summaries[0].mean
-    effect = Effect(
+    return summaries
+
+
+def _effect(experiment: Experiment, now: stats.Comparison, *, base: float) -> Effect:
+    return Effect(
         absolute=float(now.effect),
         relative=float(now.effect) / base if base else None,
         ci_low=float(now.ci_low),
@@ -325,6 +316,9 @@ def analyze(
         test="two-proportion z-test" if experiment.metric.kind is MetricKind.RATE else "Welch's t-test",
     )
 
+
+def _looks(experiment: Experiment, analysed: pd.DataFrame, plan: SampleSizePlan) -> list[Look]:
+    """Each planned interim look: reached or not, and whether its statistic crossed the boundary."""
     looks: list[Look] = []
     for k, (planned, bound) in enumerate(zip(plan.looks, plan.boundaries, strict=True), start=1):
         if planned > len(analysed):
@@ -349,7 +343,31 @@ def analyze(
                 crossed=abs(stat) >= bound,
             )
         )
+    return looks
 
+
+def analyze(
+    experiment: Experiment,
+    assignments: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    verify_assignments: bool = True,
+) -> Analysis:
+    """Effect, interval, p-value, SRM check, the planned looks and the verdict (see the module docstring).
+
+    ``assignments``: ``player_id, variant, first_seen``; ``outcomes``: ``player_id, value, timestamp``.
+    With ``verify_assignments`` each logged variant is recomputed from the sticky hash of the salt.
+    """
+    joined, notes = prepare(experiment, assignments, outcomes)
+    plan = experiment.plan()
+    mismatches = _assignment_mismatches(experiment, joined) if verify_assignments else None
+    srm = _srm_check(experiment, joined)
+    analysed = joined.loc[joined["value"].notna()].reset_index(drop=True)
+    if len(analysed) < len(joined):
+        notes.append(f"{len(joined) - len(analysed)} assigned player(s) without outcomes left out")
+    summaries = _summaries(experiment, analysed, srm.counts, plan.per_variant)
+    effect = _effect(experiment, _compare(experiment, analysed), base=summaries[0].mean)
+    looks = _looks(experiment, analysed, plan)
     verdict, reason = _verdict(experiment, srm, mismatches, looks, len(analysed))
     return Analysis(
         experiment=experiment.name,

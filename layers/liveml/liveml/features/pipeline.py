@@ -5,7 +5,8 @@
 * ``pregraph``: raw columns → graph inputs (see ``liveml.inference.pregraph``); dropped at export.
 * numeric (numeric, integer, boolean and the datetime parts): median impute, and StandardScaler
   only for linear models. Trees get unscaled values on purpose: ONNX computes in float32 and
-  imputed-then-scaled values can land on the other side of a tree threshold (FACTS.md).
+  imputed-then-scaled values can land on the other side of a tree threshold (median impute →
+  scale → HGB put 180 of 2,000 rows on the wrong side).
 * categorical: one-hot of the categories the pre-graph step kept, plus ``__other__``/``__missing__``
   (``handle_unknown='ignore'`` as a second guard); skl2onnx's own infrequent bucket fails at run time.
 * text: bounded TF-IDF (``max_features``), no ``sublinear_tf`` (it converts but mispredicts).

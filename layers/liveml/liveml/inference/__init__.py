@@ -14,7 +14,6 @@ from __future__ import annotations
 from liveml.inference.compact import COMPACT_FORMAT, COMPACT_VERSION, CompactModel
 from liveml.inference.errors import ArtifactError, InferenceError, InputError
 from liveml.inference.model_dir import (
-    MANIFEST_FORMAT_VERSION,
     ModelBundle,
     load_holdout_reference,
     load_model_dir,
@@ -23,7 +22,7 @@ from liveml.inference.model_dir import (
     read_manifest,
     verify_artifacts,
 )
-from liveml.inference.onnx_model import OnnxModel, Prediction, predictions_from_outputs, sha256_bytes
+from liveml.inference.onnx_model import OnnxModel, Prediction, predictions_from_outputs
 from liveml.inference.pregraph import (
     DATETIME_PARTS,
     MISSING,
@@ -35,6 +34,7 @@ from liveml.inference.pregraph import (
     to_epoch_seconds,
     to_float32,
 )
+from liveml.modeldir import MANIFEST_FORMAT_VERSION
 
 __all__ = [
     "COMPACT_FORMAT",
@@ -60,7 +60,6 @@ __all__ = [
     "predictions_from_outputs",
     "read_artifact",
     "read_manifest",
-    "sha256_bytes",
     "to_epoch_seconds",
     "to_float32",
     "verify_artifacts",

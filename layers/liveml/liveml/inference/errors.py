@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from liveml.errors import LiveMLError
+from liveml.modeldir.errors import ArtifactError  # the model directory's own; one name everywhere
 
 
 class InferenceError(LiveMLError):
@@ -17,7 +18,4 @@ class InputError(InferenceError):
     http_status = 422
 
 
-class ArtifactError(InferenceError):
-    """A model artifact that is missing, tampered with (sha256 mismatch) or of an unknown format."""
-
-    http_status = 500
+__all__ = ["ArtifactError", "InferenceError", "InputError"]

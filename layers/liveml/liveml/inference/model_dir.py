@@ -1,4 +1,4 @@
-"""Loading a model directory (see ``liveml.training`` for its layout) through its manifest."""
+"""Loading a model directory (``liveml.modeldir`` describes it) through its manifest."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from typing import Any
 import numpy as np
 
 from liveml.inference.compact import CompactModel
-from liveml.inference.errors import ArtifactError
-from liveml.inference.onnx_model import OnnxModel, sha256_bytes
+from liveml.inference.onnx_model import OnnxModel
 from liveml.inference.pregraph import PreGraph
-
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT_VERSION = 1
+from liveml.modeldir import (
+    COMPACT,
+    HOLDOUT_REFERENCE,
+    MANIFEST,
+    MANIFEST_FORMAT_VERSION,
+    ONNX,
+    ArtifactError,
+    fetch_verified,
+)
 
 
 def read_manifest(model_dir: str | Path) -> dict[str, Any]:
@@ -40,12 +45,9 @@ def read_artifact(
         raise ArtifactError(f"the manifest lists no artifact {name!r}")
     path = Path(model_dir) / entry["path"]
     try:
-        data: bytes = path.read_bytes()
+        return fetch_verified(path, entry["sha256"]) if verify else path.read_bytes()
     except OSError as exc:
         raise ArtifactError(f"{path}: {exc.strerror}") from None
-    if verify and sha256_bytes(data) != entry["sha256"]:
-        raise ArtifactError(f"{path}: sha256 does not match the manifest: refusing to use it")
-    return data
 
 
 def verify_artifacts(model_dir: str | Path, manifest: dict[str, Any]) -> None:
@@ -89,15 +91,15 @@ def load_model_dir(
         verify_artifacts(path, manifest)
     pregraph = PreGraph.from_dict(manifest["preprocessing"])
     onnx = OnnxModel(
-        read_artifact(path, manifest, "model.onnx", verify=verify),
+        read_artifact(path, manifest, ONNX, verify=verify),
         pregraph,
         task=manifest["task"],
         classes=manifest.get("classes"),
         threads=threads,
     )
     compact = None
-    if "model.compact.json" in manifest.get("artifacts", {}):
-        raw = read_artifact(path, manifest, "model.compact.json", verify=verify)
+    if COMPACT in manifest.get("artifacts", {}):
+        raw = read_artifact(path, manifest, COMPACT, verify=verify)
         compact = CompactModel(json.loads(raw))
     return ModelBundle(path, manifest, onnx, compact)
 
@@ -106,7 +108,7 @@ def load_holdout_reference(
     model_dir: str | Path,
 ) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
     """The saved holdout graph inputs and scikit-learn's outputs on them (``holdout_reference.npz``)."""
-    path = Path(model_dir) / "holdout_reference.npz"
+    path = Path(model_dir) / HOLDOUT_REFERENCE
     with np.load(path, allow_pickle=False) as npz:
         inputs = {}
         for key in npz.files:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import numpy.typing as npt
 
 from liveml.inference.errors import ArtifactError, InputError
 from liveml.inference.pregraph import PreGraph
+from liveml.modeldir import IntegrityError, sha256_hex
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,6 @@ class Prediction:
         if self.value is not None:
             out["value"] = self.value
         return out
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def predictions_from_outputs(
@@ -77,9 +73,9 @@ class OnnxModel:
         expected_sha256: str | None = None,
         threads: int = 1,
     ) -> None:
-        self.sha256 = sha256_bytes(onnx_bytes)
+        self.sha256 = sha256_hex(onnx_bytes)
         if expected_sha256 is not None and expected_sha256 != self.sha256:
-            raise ArtifactError(
+            raise IntegrityError(
                 f"model.onnx sha256 is {self.sha256}, expected {expected_sha256}: refusing to load it"
             )
         import onnxruntime as ort  # imported here so that importing the package stays cheap

@@ -60,6 +60,8 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
+from liveml.config import env
+
 LOG = logging.getLogger(__name__)
 
 PLUGIN_NAME = "liveml-local"
@@ -73,11 +75,11 @@ _RUNTIME_LINKS_LOCK = threading.Lock()
 
 def lambda_python() -> str:
     """The interpreter that runs handlers."""
-    return os.environ.get("LIVEML_LAMBDA_PYTHON") or sys.executable
+    return env("LAMBDA_PYTHON") or sys.executable
 
 
 def isolation() -> str:
-    return os.environ.get("LIVEML_LAMBDA_ISOLATION", "runtime")
+    return env("LAMBDA_ISOLATION") or "runtime"
 
 
 def _work_dir() -> Path:

@@ -72,11 +72,8 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     # A zombie of ours (not yet reaped) is not alive.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
+    info = process_stat(pid)
+    return info is None or info[0] != "Z"
 
 
 def _is_localstack(pid: int) -> bool:
@@ -309,7 +306,7 @@ def _stop_group(cfg: LocalCloudConfig, pgid: int) -> bool:
     escaped = [
         (pid, start)
         for pid, start in descendants(pgid)
-        if (info := _stat(pid)) is not None and info[2] != pgid
+        if (info := process_stat(pid)) is not None and info[2] != pgid
     ]
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGTERM)
@@ -330,13 +327,19 @@ def _stop_group(cfg: LocalCloudConfig, pgid: int) -> bool:
     return True
 
 
-def _stat(pid: int) -> tuple[str, int, int, int] | None:
+def process_stat(pid: int) -> tuple[str, int, int, int] | None:
     """(state, ppid, process group, start time) of ``pid`` from /proc, or None if it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return fields[0], int(fields[1]), int(fields[2]), int(fields[19])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (an exited process its new parent has not reaped yet)."""
+    info = process_stat(pid)
+    return info is not None and info[0] != "Z"
 
 
 def descendants(pid: int) -> list[tuple[int, int]]:
@@ -346,13 +349,13 @@ def descendants(pid: int) -> list[tuple[int, int]]:
     if not proc.is_dir():
         return []
     for entry in proc.iterdir():
-        if entry.name.isdigit() and (info := _stat(int(entry.name))) and info[0] != "Z":
+        if entry.name.isdigit() and (info := process_stat(int(entry.name))) and info[0] != "Z":
             children.setdefault(info[1], []).append(int(entry.name))
     found: list[tuple[int, int]] = []
     todo = list(children.get(pid, []))
     while todo:
         child = todo.pop()
-        info = _stat(child)
+        info = process_stat(child)
         if info is not None:
             found.append((child, info[3]))
         todo.extend(children.get(child, []))
@@ -363,7 +366,11 @@ def _stop_escaped(escaped: list[tuple[int, int]]) -> None:
     """SIGTERM, then SIGKILL, the noted processes that are still the same processes (start time)."""
 
     def alive() -> list[int]:
-        return [pid for pid, start in escaped if (info := _stat(pid)) and info[3] == start and info[0] != "Z"]
+        return [
+            pid
+            for pid, start in escaped
+            if (info := process_stat(pid)) and info[3] == start and info[0] != "Z"
+        ]
 
     for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
         left = alive()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from liveml.aws import client
+from liveml.aws.sns import publish_alert
 from liveml.config import Settings
 from liveml.errors import catch_reason
+from liveml.modeldir import REPORT
 
 _FAILED_EVENTS = (
     "TaskFailed",
@@ -33,7 +35,7 @@ def failing_state(execution_arn: str, *, sfn: Any = None) -> str:
 
 
 #: Files a run writes as it goes; the notification links those that exist.
-RUN_REPORTS = ("validation.json", "evaluation.json", "model/report.html")
+RUN_REPORTS = ("validation.json", "evaluation.json", f"model/{REPORT}")
 
 
 def _run_reports(run: dict[str, Any], *, s3: Any) -> list[str]:
@@ -76,15 +78,11 @@ def notify_failure(
     ]
     lines.extend(f"Report: {uri}" for uri in reports)
     lines.append("Nothing was registered; the model in production is unchanged.")
-    message = "\n".join(lines)
-    subject = f"LiveML: {model} pipeline failed at {state}"[:100]
-    (sns or client("sns")).publish(
-        TopicArn=topic_arn or Settings().require("alerts_topic"),
-        Subject=subject,
-        Message=message,
-        MessageAttributes={
-            "model": {"DataType": "String", "StringValue": str(model)},
-            "state": {"DataType": "String", "StringValue": state},
-        },
+    sent = publish_alert(
+        f"LiveML: {model} pipeline failed at {state}",
+        lines,
+        {"model": str(model), "state": state},
+        topic_arn=topic_arn,
+        sns=sns,
     )
-    return {"state": state, "reason": why, "subject": subject, "message": message}
+    return {"state": state, "reason": why, **sent}

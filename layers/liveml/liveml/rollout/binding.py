@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from liveml.aws.s3 import get_bytes
+from liveml.modeldir import MANIFEST, fetch_verified
 from liveml.registry import ModelVersion
 from liveml.rollout.errors import RolloutError
 
@@ -24,7 +24,7 @@ Binding = dict[str, Any]
 
 def model_dir_uri(version: ModelVersion) -> tuple[str, str]:
     """``(s3://…/model/, sha256 of manifest.json)`` of a registered version."""
-    manifest = version.artifacts.get("manifest.json")
+    manifest = version.artifacts.get(MANIFEST)
     if manifest is None:
         raise RolloutError(
             f"{version.model} v{version.version} has no manifest.json artifact: cannot bind it"
@@ -72,15 +72,10 @@ def describe(binding: Binding) -> str:
 
 def read_model_file(version: ModelVersion, name: str, *, s3: Any = None) -> bytes:
     """A registered artifact's bytes, checked against the registry's sha256."""
-    import hashlib
-
     artifact = version.artifacts.get(name)
     if artifact is None:
         raise RolloutError(f"{version.model} v{version.version} has no {name}")
-    data = get_bytes(artifact.uri, s3=s3)
-    if hashlib.sha256(data).hexdigest() != artifact.sha256:
-        raise RolloutError(f"{artifact.uri}: sha256 differs from the registry's; refusing to use it")
-    return data
+    return fetch_verified(artifact.uri, artifact.sha256, s3=s3)
 
 
 def read_model_json(version: ModelVersion, name: str, *, s3: Any = None) -> Any:

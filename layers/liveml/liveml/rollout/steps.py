@@ -22,6 +22,7 @@ from typing import Any
 
 from liveml.aws import client
 from liveml.errors import catch_reason
+from liveml.modeldir import GOLDEN_REQUESTS, HOLDOUT_ROWS, MANIFEST
 from liveml.registry import Approval, ModelVersion, Registry, Stage, StaleStateError
 from liveml.rollout import binding as bindings
 from liveml.rollout import health, notify
@@ -145,7 +146,7 @@ class RolloutSteps:
     # ------------------------------------------------------------------ Smoke
     def smoke(self, state: dict[str, Any]) -> dict[str, Any]:
         version = self.registry.get(state["model"], state["version"])
-        golden = bindings.read_model_json(version, "golden_requests.json", s3=self._s3)
+        golden = bindings.read_model_json(version, GOLDEN_REQUESTS, s3=self._s3)
         result = smoke_test(self.function, state["candidate"], golden)
         return self._event(
             state,
@@ -173,7 +174,7 @@ class RolloutSteps:
     def check(self, state: dict[str, Any]) -> dict[str, Any]:
         settings = RolloutSettings.model_validate(state["settings"])
         version = self.registry.get(state["model"], state["version"])
-        manifest = bindings.read_model_json(version, "manifest.json", s3=self._s3)
+        manifest = bindings.read_model_json(version, MANIFEST, s3=self._s3)
         rows = self._probe_rows(version, settings.probe_requests)
         probed = probe(self.function, state["candidate"], rows)
         since = datetime.fromtimestamp(float(state.get("bake_started", time.time())), UTC)
@@ -196,14 +197,14 @@ class RolloutSteps:
         return self._event(state, f"healthy after the bake at {state['percent']}%", verdict="promote")
 
     def _probe_rows(self, version: ModelVersion, n: int) -> list[dict[str, Any]]:
-        if "holdout_rows.jsonl" in version.artifacts:
-            text = bindings.read_model_file(version, "holdout_rows.jsonl", s3=self._s3).decode()
+        if HOLDOUT_ROWS in version.artifacts:
+            text = bindings.read_model_file(version, HOLDOUT_ROWS, s3=self._s3).decode()
             rows = [json.loads(line) for line in text.splitlines() if line.strip()]
             if rows:
-                manifest = bindings.read_model_json(version, "manifest.json", s3=self._s3)
+                manifest = bindings.read_model_json(version, MANIFEST, s3=self._s3)
                 keep = set(manifest.get("feature_order") or rows[0]) | {manifest.get("event_time")}
                 return [{k: v for k, v in r.items() if k in keep} for r in rows[:n]]
-        golden = bindings.read_model_json(version, "golden_requests.json", s3=self._s3)
+        golden = bindings.read_model_json(version, GOLDEN_REQUESTS, s3=self._s3)
         return [r["features"] for r in golden["requests"]][:n]
 
     # ------------------------------------------------------------------ Promote

@@ -30,6 +30,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liveml.errors import field_problems
+from liveml.modeldir import MANIFEST
 from liveml.serving.assignment import validate_split
 from liveml.serving.constants import (
     BUCKETS,
@@ -109,7 +110,7 @@ class ModelBinding(BaseModel):
         """Bind the single model in a local directory; name and version from its manifest if not given."""
         directory = Path(path)
         try:
-            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BindingError(f"{directory}: no readable manifest.json ({exc})") from None
         name = model or manifest.get("model") or manifest.get("name") or directory.resolve().name

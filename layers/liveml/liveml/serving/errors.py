@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from liveml.errors import LiveMLError
+from liveml.modeldir import IntegrityError as IntegrityError  # one name for a sha256 mismatch
 
 
 class ServingError(LiveMLError):
@@ -13,12 +14,6 @@ class ServingError(LiveMLError):
 
 class BindingError(ServingError):
     """The model binding (``LIVEML_MODEL_BINDING`` or a model directory) is missing or malformed."""
-
-    http_status = 500
-
-
-class IntegrityError(ServingError):
-    """An artifact's sha256 differs from the one the binding names: never serve it."""
 
     http_status = 500
 

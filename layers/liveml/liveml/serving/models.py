@@ -7,7 +7,6 @@ binding's. Only those artifacts are downloaded, whatever else the directory hold
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -18,15 +17,12 @@ from typing import Any, Literal, Protocol
 
 from liveml.contract import Contract, ContractError
 from liveml.inference import ModelBundle, load_model_dir
+from liveml.modeldir import COMPACT, CONTRACT_NAMES, MANIFEST, ONNX
+from liveml.modeldir import sha256_hex as _sha256
 from liveml.serving.assignment import assign_variant
 from liveml.serving.binding import BoundVariant, Experiment, ModelBinding
 from liveml.serving.constants import MODEL_CACHE_DIR
 from liveml.serving.errors import BindingError, IntegrityError
-
-MANIFEST = "manifest.json"
-ONNX = "model.onnx"
-COMPACT = "model.compact.json"
-CONTRACT_NAMES = ("contract.yaml", "contract.yml", "contract.json")
 
 
 class PredictionLike(Protocol):
@@ -114,10 +110,6 @@ class ServingModels:
 
 
 # --- fetching ----------------------------------------------------------------------------------
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _split_s3(uri: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from liveml.config import env
 from liveml.stack.errors import StackError
 
 
@@ -25,7 +26,7 @@ def project_root(start: Path | None = None) -> Path:
 
 def sam_executable(name: str, root: Path) -> str:
     """Where ``sam`` or ``samlocal`` is: ``LIVEML_SAM_BIN``, then `.venv-sam/bin`, then the PATH."""
-    folders = [os.environ.get("LIVEML_SAM_BIN", ""), str(root / ".venv-sam" / "bin")]
+    folders = [env("SAM_BIN") or "", str(root / ".venv-sam" / "bin")]
     for folder in filter(None, folders):
         candidate = Path(folder) / name
         if candidate.is_file() and os.access(candidate, os.X_OK):

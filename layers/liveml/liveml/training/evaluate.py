@@ -33,19 +33,26 @@ from liveml.inference import (
     load_holdout_reference,
     load_model_dir,
     read_artifact,
-    sha256_bytes,
+)
+from liveml.modeldir import (
+    CONTRACT,
+    EVALUATED_FILES,
+    GOLDEN_REQUESTS,
+    HOLDOUT_REFERENCE,
+    HOLDOUT_ROWS,
+    MANIFEST,
+    MODEL_CARD_JSON,
+    MODEL_CARD_MD,
+    REPORT,
+    TRIALS,
+    seal,
+    write_manifest,
 )
 from liveml.training import report as reporting
 from liveml.training.errors import ExportError, TrainingError
-from liveml.training.evaluation import champion_gate, check_gates, raise_on_failures
+from liveml.training.gates import champion_gate, check_gates, raise_on_failures
 from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics, score
 from liveml.training.parity import max_abs_diff, row_diffs, tolerance
-
-MANIFEST = "manifest.json"
-HOLDOUT_ROWS = "holdout_rows.jsonl"
-#: what evaluation (re)writes; the manifest always last, so a reader never sees it point at
-#: files that are not there yet.
-EVALUATED_FILES = ("model_card.json", "model_card.md", "report.html")
 
 
 @dataclass
@@ -91,7 +98,7 @@ def read_holdout_rows(model_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def _truth(model_dir: Path) -> npt.NDArray[Any]:
-    with np.load(model_dir / "holdout_reference.npz", allow_pickle=False) as npz:
+    with np.load(model_dir / HOLDOUT_REFERENCE, allow_pickle=False) as npz:
         return np.asarray(npz["y_true"])
 
 
@@ -113,7 +120,7 @@ def check_parity(bundle: ModelBundle) -> tuple[float, npt.NDArray[np.float64]]:
 
 def check_golden(bundle: ModelBundle) -> int:
     """Replay the golden requests through the dict path the API uses; returns how many."""
-    golden = json.loads(read_artifact(bundle.path, bundle.manifest, "golden_requests.json"))
+    golden = json.loads(read_artifact(bundle.path, bundle.manifest, GOLDEN_REQUESTS))
     requests = golden["requests"]
     if not requests:
         return 0
@@ -175,9 +182,7 @@ def evaluate_model_dir(
     manifest = bundle.manifest
     task, classes = bundle.task, bundle.classes
     if contract is None:
-        contract = Contract.from_yaml(
-            read_artifact(path, manifest, "contract.yaml").decode(), source=str(path)
-        )
+        contract = Contract.from_yaml(read_artifact(path, manifest, CONTRACT).decode(), source=str(path))
 
     onnx_diff, outputs = check_parity(bundle)
     golden = check_golden(bundle)
@@ -222,30 +227,26 @@ def _write_evaluation(
     outputs: npt.NDArray[np.float64],
 ) -> list[str]:
     task = str(manifest["task"])
-    card: dict[str, Any] = json.loads(read_artifact(path, manifest, "model_card.json"))
+    card: dict[str, Any] = json.loads(read_artifact(path, manifest, MODEL_CARD_JSON))
     card.update({"metrics": metrics, "gates": gates, "parity": parity, "champion": champion})
-    trials = json.loads(read_artifact(path, manifest, "trials.json"))
+    trials = json.loads(read_artifact(path, manifest, TRIALS))
     importances = [(str(n), float(v)) for n, v in card.get("feature_importances", [])]
     images = reporting.plots(task, y, outputs, manifest.get("classes"), trials, importances)
-    (path / "model_card.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
-    (path / "model_card.md").write_text(reporting.card_markdown(card), encoding="utf-8")
-    (path / "report.html").write_text(reporting.report_html(card, images, importances), encoding="utf-8")
+    (path / MODEL_CARD_JSON).write_text(json.dumps(card, indent=1), encoding="utf-8")
+    (path / MODEL_CARD_MD).write_text(reporting.card_markdown(card), encoding="utf-8")
+    (path / REPORT).write_text(reporting.report_html(card, images, importances), encoding="utf-8")
 
-    artifacts = {}
-    for file in sorted(p for p in path.iterdir() if p.is_file() and p.name != MANIFEST):
-        data = file.read_bytes()
-        artifacts[file.name] = {"path": file.name, "sha256": sha256_bytes(data), "bytes": len(data)}
     manifest.update(
         {
             "metrics": metrics,
             "gates": gates,
             "parity": parity,
-            "artifacts": artifacts,
+            "artifacts": seal(path),
             "evaluation": {
                 "evaluated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
                 "champion": champion,
             },
         }
     )
-    (path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    write_manifest(path, manifest)
     return [*EVALUATED_FILES, MANIFEST]

@@ -2,8 +2,9 @@
 
 Each family says whether it needs scaled inputs (linear models) and whether the compact on-device
 format can hold it. Forests and boosting get unscaled numeric inputs (see ``liveml.features``).
-scikit-learn's HistGradientBoosting has no row ``subsample``; its space tunes ``max_features``
-(feature subsampling per split) in that role.
+Every optuna parameter is named ``<family prefix>.<the estimator's own parameter>``, so ``trials.json``
+says what was tuned (HistGradientBoosting has no row ``subsample``: its space tunes ``max_features``,
+feature subsampling per split, under that name).
 """
 
 from __future__ import annotations
@@ -88,18 +89,18 @@ def _make_gb(p: Params, task: str, seed: int) -> Any:
 
 def _hgb_space(trial: Any) -> Params:
     return {
-        "max_iter": trial.suggest_int("hgb.n_estimators", 50, 300, step=50),
+        "max_iter": trial.suggest_int("hgb.max_iter", 50, 300, step=50),
         "max_depth": trial.suggest_int("hgb.max_depth", 2, 10),
         "learning_rate": trial.suggest_float("hgb.learning_rate", 0.01, 0.3, log=True),
-        "max_features": trial.suggest_float("hgb.subsample", 0.5, 1.0),
+        "max_features": trial.suggest_float("hgb.max_features", 0.5, 1.0),
         "l2_regularization": trial.suggest_float("hgb.l2_regularization", 1e-6, 1.0, log=True),
     }
 
 
 def _make_hgb(p: Params, task: str, seed: int) -> Any:
     cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
-    # No early stopping: its validation split would make n_estimators meaningless; no native
-    # categorical support: it converts to ONNX but mispredicts (FACTS.md).
+    # No early stopping: its validation split would make max_iter meaningless. No native categorical
+    # support: such a model converts to ONNX without error but mispredicts ~99% of rows.
     return cls(**p, early_stopping=False, categorical_features=None, random_state=seed)
 
 

@@ -13,42 +13,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from liveml.scoring import FloatArray, binary_inputs
+from liveml.scoring import r2 as r2  # re-exported beside the other metrics
+from liveml.scoring import roc_auc_binary as roc_auc_binary
 
 #: the metric the search optimises and the champion/challenger gate compares (higher is better)
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "roc_auc", "regression": "r2"}
-
-
-def _binary_inputs(y: npt.ArrayLike, s: npt.ArrayLike) -> tuple[npt.NDArray[np.bool_], FloatArray]:
-    truth = np.asarray(y).reshape(-1).astype(bool)
-    scores = np.asarray(s, dtype=np.float64).reshape(-1)
-    if truth.shape != scores.shape:
-        raise ValueError(f"{truth.size} labels but {scores.size} scores")
-    return truth, scores
-
-
-def _rank_average(x: FloatArray) -> FloatArray:
-    """1-based ranks, ties sharing their mean rank (what the Mann-Whitney statistic needs)."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    # Start of each run of equal values, and the mean rank of the run.
-    starts = np.r_[0, np.flatnonzero(np.diff(xs)) + 1]
-    ends = np.r_[starts[1:], xs.size]
-    mean_rank = (starts + ends + 1) / 2.0
-    ranks = np.empty(x.size, dtype=np.float64)
-    ranks[order] = np.repeat(mean_rank, ends - starts)
-    return ranks
-
-
-def roc_auc_binary(y: npt.ArrayLike, s: npt.ArrayLike) -> float:
-    """Area under the ROC curve (ties count half), as ``sklearn.metrics.roc_auc_score``."""
-    truth, scores = _binary_inputs(y, s)
-    n_pos = int(truth.sum())
-    n_neg = truth.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("only one class present in y_true: ROC AUC is not defined")
-    ranks = _rank_average(scores)
-    return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 def roc_auc(task: str, y: npt.ArrayLike, outputs: npt.ArrayLike) -> float:
@@ -66,22 +36,12 @@ def roc_auc(task: str, y: npt.ArrayLike, outputs: npt.ArrayLike) -> float:
 
 def average_precision_binary(y: npt.ArrayLike, s: npt.ArrayLike) -> float:
     """Sum over thresholds of (recall step) x precision, as ``average_precision_score``."""
-    truth, scores = _binary_inputs(y, s)
+    truth, scores = binary_inputs(y, s)
     n_pos = int(truth.sum())
     if n_pos == 0:
         return 0.0
     precision, recall, _ = precision_recall_curve(truth, scores)
     return float(-np.sum(np.diff(recall) * precision[:-1]))
-
-
-def r2(y: npt.ArrayLike, pred: npt.ArrayLike) -> float:
-    truth = np.asarray(y, dtype=np.float64).reshape(-1)
-    p = np.asarray(pred, dtype=np.float64).reshape(-1)
-    ss_res = float(np.sum((truth - p) ** 2))
-    ss_tot = float(np.sum((truth - truth.mean()) ** 2))
-    if ss_tot == 0.0:  # scikit-learn's force_finite: a constant target
-        return 1.0 if ss_res == 0.0 else 0.0
-    return 1.0 - ss_res / ss_tot
 
 
 def score(task: str, y: npt.ArrayLike, outputs: npt.ArrayLike) -> float:
@@ -172,7 +132,7 @@ def _thresholds(
 
 def roc_curve(y: npt.ArrayLike, s: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """(false positive rate, true positive rate), starting at (0, 0)."""
-    truth, scores = _binary_inputs(y, s)
+    truth, scores = binary_inputs(y, s)
     fps, tps, _ = _thresholds(truth, scores)
     fpr = np.r_[0.0, fps / max(fps[-1], 1.0)] if fps.size else np.array([0.0])
     tpr = np.r_[0.0, tps / max(tps[-1], 1.0)] if tps.size else np.array([0.0])
@@ -181,7 +141,7 @@ def roc_curve(y: npt.ArrayLike, s: npt.ArrayLike) -> tuple[FloatArray, FloatArra
 
 def precision_recall_curve(y: npt.ArrayLike, s: npt.ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(precision, recall, thresholds) in scikit-learn's order: recall decreasing, ending at (1, 0)."""
-    truth, scores = _binary_inputs(y, s)
+    truth, scores = binary_inputs(y, s)
     fps, tps, thresholds = _thresholds(truth, scores)
     n_pos = max(float(truth.sum()), 1.0)
     precision = tps / np.maximum(tps + fps, 1.0)
@@ -193,7 +153,7 @@ def calibration_curve(
     y: npt.ArrayLike, s: npt.ArrayLike, *, n_bins: int = 10
 ) -> tuple[FloatArray, FloatArray]:
     """(observed frequency, mean predicted probability) per quantile bin (empty bins dropped)."""
-    truth, scores = _binary_inputs(y, s)
+    truth, scores = binary_inputs(y, s)
     edges = np.quantile(scores, np.linspace(0.0, 1.0, n_bins + 1))
     bins = np.clip(np.searchsorted(edges[1:-1], scores, side="right"), 0, n_bins - 1)
     counts = np.bincount(bins, minlength=n_bins)

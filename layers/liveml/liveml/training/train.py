@@ -26,11 +26,26 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 import liveml
 from liveml.contract import Contract
 from liveml.features import pregraph_spec, strongest_numeric
-from liveml.inference import MANIFEST_FORMAT_VERSION, sha256_bytes
 from liveml.inference.onnx_model import predictions_from_outputs
+from liveml.modeldir import (
+    COMPACT,
+    CONTRACT,
+    GOLDEN_REQUESTS,
+    HOLDOUT_REFERENCE,
+    HOLDOUT_ROWS,
+    MANIFEST_FORMAT_VERSION,
+    MODEL_CARD_JSON,
+    ONNX,
+    REFERENCE_SAMPLE,
+    TRIALS,
+    ArtifactEntry,
+    Manifest,
+    seal,
+    write_manifest,
+)
 from liveml.training import report as reporting
 from liveml.training.errors import TrainingError
-from liveml.training.evaluate import HOLDOUT_ROWS, evaluate_model_dir
+from liveml.training.evaluate import evaluate_model_dir
 from liveml.training.export import (
     check_compact_parity,
     graph_inputs,
@@ -40,16 +55,15 @@ from liveml.training.export import (
 )
 from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics
 from liveml.training.parity import tolerance
-from liveml.training.search import SearchResult, TrialEvent, make_pipeline, search
+from liveml.training.tuning import SearchResult, TrialEvent, make_pipeline, search
 
 REFERENCE_SAMPLE_ROWS = 2000
-GOLDEN_REQUESTS = 5
+GOLDEN_REQUEST_ROWS = 5
 
 
 @dataclass
-class FitResult:
-    """What ``fit_and_export`` wrote: an exported, not yet evaluated model directory. ``metrics``
-    are scikit-learn's on the holdout (the evaluation recomputes them from the ONNX outputs)."""
+class _Trained:
+    """What every training call reports about the model it wrote."""
 
     out_dir: Path
     manifest: dict[str, Any]
@@ -59,19 +73,20 @@ class FitResult:
     cv_score: float
     trials: int
     seconds: float
+
+
+@dataclass
+class FitResult(_Trained):
+    """What ``fit_and_export`` wrote: an exported, not yet evaluated model directory. ``metrics``
+    are scikit-learn's on the holdout (the evaluation recomputes them from the ONNX outputs)."""
+
     compact_parity: float | None
 
 
 @dataclass
-class TrainResult:
-    out_dir: Path
-    manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    family: str
-    params: dict[str, Any]
-    cv_score: float
-    trials: int
-    seconds: float
+class TrainResult(_Trained):
+    """What ``train_model`` wrote: an evaluated model directory that passed its gates."""
+
     onnx_parity: float
     compact_parity: float | None
     gates: list[dict[str, Any]] = field(default_factory=list)
@@ -158,55 +173,77 @@ def fit_and_export(
     """Validate, search, refit and export one model into ``out_dir``: the first phase, needing
     scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib. The directory is complete
     except for what ``evaluate_model_dir`` adds (``report.html``, the ONNX-scored metrics and gates)."""
+    options = FitOptions(
+        trials, time_budget_s, seed, progress, data_sha256, folds, holdout_fraction, families, validate
+    )
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
-        fit = _fit_into(
-            tmp,
-            df,
-            contract,
-            trials,
-            time_budget_s,
-            seed,
-            progress,
-            data_sha256,
-            folds,
-            holdout_fraction,
-            families,
-            validate,
-        )
+        fit = _fit_into(tmp, df, contract, options)
     fit.out_dir = out
     return fit
 
 
-def _fit_into(
-    tmp: Path,
-    df: pd.DataFrame,
-    contract: Contract,
-    trials: int,
-    time_budget_s: float,
-    seed: int,
-    progress: Callable[[TrialEvent], None] | None,
-    data_sha256: str | None,
-    folds: int,
-    holdout_fraction: float,
-    families: list[str] | None,
-    validate: bool,
-) -> FitResult:
-    started = time.monotonic()
-    task = str(contract.task)
-    if validate:
+@dataclass(frozen=True)
+class FitOptions:
+    """How ``fit_and_export`` and ``train_model`` search and split (their keyword arguments)."""
+
+    trials: int = 30
+    time_budget_s: float = 300.0
+    seed: int = 0
+    progress: Callable[[TrialEvent], None] | None = None
+    data_sha256: str | None = None
+    folds: int = 5
+    holdout_fraction: float = 0.2
+    families: list[str] | None = None
+    validate: bool = True
+
+
+@dataclass
+class _Fitted:
+    """The refit pipeline and everything the model directory is written from."""
+
+    contract: Contract
+    task: str
+    classes: list[str] | None
+    result: SearchResult
+    pipeline: Any
+    train: pd.DataFrame
+    hold: pd.DataFrame
+    y_hold: npt.NDArray[Any]
+    expected: npt.NDArray[np.float64]
+    metrics: dict[str, Any]
+    onnx_bytes: bytes
+    compact: dict[str, Any] | None
+    compact_diff: float | None
+    rows: int
+    data_sha256: str | None
+
+
+def _prepare(df: pd.DataFrame, contract: Contract, options: FitOptions) -> tuple[pd.DataFrame, str | None]:
+    """The data gate and conforming (unless ``validate`` is off), then only the labelled rows."""
+    data_sha256 = options.data_sha256
+    if options.validate:
         from liveml.data import SOURCE_ATTR, check, conform
 
         check(df, contract)
         source = df.attrs.get(SOURCE_ATTR) or {}
         df = conform(df, contract)
         data_sha256 = data_sha256 or source.get("sha256")
-    df = df[df[contract.target].notna()].reset_index(drop=True)
+    return df[df[contract.target].notna()].reset_index(drop=True), data_sha256
+
+
+def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
+    """Split a holdout, search, refit the best pipeline on the rest and export it."""
+    df, data_sha256 = _prepare(df, contract, options)
+    task = str(contract.task)
     y, classes = encode_target(contract, df[contract.target])
     stratify = y if classes is not None else None
     try:
         idx_train, idx_hold = train_test_split(
-            np.arange(len(df)), test_size=holdout_fraction, random_state=seed, stratify=stratify
+            np.arange(len(df)),
+            test_size=options.holdout_fraction,
+            random_state=options.seed,
+            stratify=stratify,
         )
     except ValueError as exc:
         raise TrainingError(f"cannot split a holdout: {exc}") from None
@@ -220,56 +257,179 @@ def _fit_into(
         y_train,
         spec,
         task,
-        trials=trials,
-        time_budget_s=time_budget_s,
-        seed=seed,
-        folds=folds,
-        families=families,
+        trials=options.trials,
+        time_budget_s=options.time_budget_s,
+        seed=options.seed,
+        folds=options.folds,
+        families=options.families,
         interactions=inter,
-        progress=progress,
+        progress=options.progress,
     )
-    pipeline = make_pipeline(spec, result.family, result.params, task, seed, inter)
+    pipeline = make_pipeline(spec, result.family, result.params, task, options.seed, inter)
     with threadpool_limits(limits=1):
         pipeline.fit(train, y_train)
     expected = sklearn_outputs(pipeline, hold, task)
-    metrics = holdout_metrics(task, y_hold, expected)
 
-    # ONNX parity needs ONNX Runtime: evaluate_model_dir checks it against ``expected``, saved below.
-    onnx_bytes = to_onnx(pipeline, task)
+    # ONNX parity needs ONNX Runtime: evaluate_model_dir checks it against ``expected``, saved beside.
     compact = to_compact(pipeline, task, classes)
-    compact_diff = check_compact_parity(compact, pipeline, hold, task, expected) if compact else None
-
-    manifest = _write_model_dir(
-        tmp,
+    return _Fitted(
         contract=contract,
-        pipeline=pipeline,
         task=task,
         classes=classes,
         result=result,
-        metrics=metrics,
-        onnx_bytes=onnx_bytes,
-        compact=compact,
-        compact_diff=compact_diff,
+        pipeline=pipeline,
         train=train,
         hold=hold,
         y_hold=y_hold,
         expected=expected,
-        seed=seed,
-        folds=folds,
-        data_sha256=data_sha256,
+        metrics=holdout_metrics(task, y_hold, expected),
+        onnx_bytes=to_onnx(pipeline, task),
+        compact=compact,
+        compact_diff=check_compact_parity(compact, pipeline, hold, task, expected) if compact else None,
         rows=len(df),
+        data_sha256=data_sha256,
     )
+
+
+def _fit_into(tmp: Path, df: pd.DataFrame, contract: Contract, options: FitOptions) -> FitResult:
+    started = time.monotonic()
+    fitted = _fit(df, contract, options)
+    manifest = _write_model_dir(tmp, fitted, options)
     return FitResult(
         tmp,
         manifest,
-        metrics,
-        result.family,
-        result.params,
-        result.cv_score,
-        len(result.trials),
+        fitted.metrics,
+        fitted.result.family,
+        fitted.result.params,
+        fitted.result.cv_score,
+        len(fitted.result.trials),
         time.monotonic() - started,
-        compact_diff,
+        fitted.compact_diff,
     )
+
+
+def _write_model_dir(tmp: Path, fitted: _Fitted, options: FitOptions) -> dict[str, Any]:
+    """Every artifact, then the model card, then the manifest that seals them (last)."""
+    created = datetime.now(UTC).replace(microsecond=0).isoformat()
+    golden = _write_artifacts(tmp, fitted, options.seed)
+    card = _model_card(fitted, options, created, golden_requests=len(golden["requests"]))
+    _write(tmp / MODEL_CARD_JSON, json.dumps(card, indent=1))
+    manifest = _manifest(fitted, options, created, parity=card["parity"], artifacts=seal(tmp))
+    write_manifest(tmp, manifest)
+    return dict(manifest)
+
+
+def _write_artifacts(tmp: Path, fitted: _Fitted, seed: int) -> dict[str, Any]:
+    """The model, its contract, the trials and the reference data; returns the golden requests."""
+    contract, train, hold = fitted.contract, fitted.train, fitted.hold
+    _write(tmp / ONNX, fitted.onnx_bytes)
+    if fitted.compact is not None:
+        _write(tmp / COMPACT, json.dumps(fitted.compact, separators=(",", ":")))
+    _write(tmp / CONTRACT, contract.to_yaml())
+    _write(tmp / TRIALS, json.dumps([t.to_dict() for t in fitted.result.trials], indent=1))
+
+    sample_cols = [c.name for c in contract.columns if c.name in train.columns]
+    sample = train[sample_cols].sample(n=min(REFERENCE_SAMPLE_ROWS, len(train)), random_state=seed)
+    sample.to_csv(tmp / REFERENCE_SAMPLE, index=False)
+
+    inputs = graph_inputs(fitted.pipeline, hold)
+    # Strings as fixed-width unicode: the file then loads without pickle (allow_pickle=False).
+    arrays: dict[str, Any] = {
+        f"input:{k}": (v.astype(str) if v.dtype == object else v) for k, v in inputs.items()
+    }
+    np.savez_compressed(tmp / HOLDOUT_REFERENCE, expected=fitted.expected, y_true=fitted.y_hold, **arrays)
+
+    # Raw and typed (JSON numbers, strings, ISO datetimes): any model's pre-graph step reads them,
+    # so the evaluate step can score the champion on exactly this holdout.
+    raw_cols = [c.name for c in contract.columns if c.name in hold.columns and c.name != contract.target]
+    _write(
+        tmp / HOLDOUT_ROWS,
+        "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in _raw_rows(hold, raw_cols)),
+    )
+
+    golden = _golden_requests(fitted.pipeline, contract, hold, fitted.task, fitted.classes)
+    _write(tmp / GOLDEN_REQUESTS, json.dumps(golden, indent=1))
+    return golden
+
+
+def _model_card(
+    fitted: _Fitted, options: FitOptions, created: str, *, golden_requests: int
+) -> dict[str, Any]:
+    contract, result, task = fitted.contract, fitted.result, fitted.task
+    importances = reporting.feature_importances(fitted.pipeline)
+    return {
+        "name": contract.name,
+        "task": task,
+        "classes": fitted.classes,
+        "family": result.family,
+        "params": result.params,
+        "primary_metric": PRIMARY_METRIC[task],
+        "metrics": fitted.metrics,
+        "gates": [],
+        "created_at": created,
+        "code_version": liveml.__version__,
+        "contract": {"name": contract.name, "version": contract.version, "sha256": contract.sha256},
+        "data": {
+            "sha256": fitted.data_sha256,
+            "rows": fitted.rows,
+            "train_rows": len(fitted.train),
+            "holdout_rows": len(fitted.hold),
+        },
+        "search": {
+            "trials": len(result.trials),
+            "seconds": round(result.duration_s, 2),
+            "seed": options.seed,
+            "folds": options.folds,
+            "cv_score": result.cv_score,
+        },
+        "parity": {
+            "onnx_max_abs_diff": None,  # measured by evaluate_model_dir, with ONNX Runtime
+            "compact_max_abs_diff": fitted.compact_diff,
+            "tolerance": tolerance(task),
+        },
+        "golden_requests": golden_requests,
+        "feature_importances": importances[:30],
+    }
+
+
+def _manifest(
+    fitted: _Fitted,
+    options: FitOptions,
+    created: str,
+    *,
+    parity: dict[str, Any],
+    artifacts: dict[str, ArtifactEntry],
+) -> Manifest:
+    contract, result, task = fitted.contract, fitted.result, fitted.task
+    pregraph = fitted.pipeline.named_steps["pregraph"].pregraph_
+    return {
+        "format_version": MANIFEST_FORMAT_VERSION,
+        "name": contract.name,
+        "task": task,  # type: ignore[typeddict-item]  # the contract's task is one of the three
+        "target": contract.target,
+        "classes": fitted.classes,
+        "entity_id": contract.entity_id,
+        "event_time": contract.event_time,
+        "feature_order": contract.feature_names,
+        "graph_inputs": [
+            {"name": g.name, "type": g.dtype, "source": g.source} for g in pregraph.graph_inputs()
+        ],
+        "preprocessing": pregraph.to_dict(),
+        "family": result.family,
+        "params": result.params,
+        "primary_metric": PRIMARY_METRIC[task],
+        "cv_score": result.cv_score,
+        "metrics": fitted.metrics,
+        "gates": [],
+        "parity": parity,
+        "evaluation": None,  # set by evaluate_model_dir
+        "artifacts": artifacts,
+        "created_at": created,
+        "code_version": liveml.__version__,
+        "contract_sha256": contract.sha256,
+        "data_sha256": fitted.data_sha256,
+        "seed": options.seed,
+    }
 
 
 def train_model(
@@ -297,22 +457,12 @@ def train_model(
     ``ExportError``, ...) never leaves a model directory behind.
     """
     started = time.monotonic()
+    options = FitOptions(
+        trials, time_budget_s, seed, progress, data_sha256, folds, holdout_fraction, families, validate
+    )
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
-        fit = _fit_into(
-            tmp,
-            df,
-            contract,
-            trials,
-            time_budget_s,
-            seed,
-            progress,
-            data_sha256,
-            folds,
-            holdout_fraction,
-            families,
-            validate,
-        )
+        fit = _fit_into(tmp, df, contract, options)
         evaluation = evaluate_model_dir(tmp, champion_dir=champion_dir, contract=contract)
         evaluation.raise_on_failures()
     return TrainResult(
@@ -330,124 +480,6 @@ def train_model(
     )
 
 
-def _write_model_dir(
-    tmp: Path,
-    *,
-    contract: Contract,
-    pipeline: Any,
-    task: str,
-    classes: list[str] | None,
-    result: SearchResult,
-    metrics: dict[str, Any],
-    onnx_bytes: bytes,
-    compact: dict[str, Any] | None,
-    compact_diff: float | None,
-    train: pd.DataFrame,
-    hold: pd.DataFrame,
-    y_hold: npt.NDArray[Any],
-    expected: npt.NDArray[np.float64],
-    seed: int,
-    folds: int,
-    data_sha256: str | None,
-    rows: int,
-) -> dict[str, Any]:
-    pregraph = pipeline.named_steps["pregraph"].pregraph_
-    created = datetime.now(UTC).replace(microsecond=0).isoformat()
-    _write(tmp / "model.onnx", onnx_bytes)
-    if compact is not None:
-        _write(tmp / "model.compact.json", json.dumps(compact, separators=(",", ":")))
-    _write(tmp / "contract.yaml", contract.to_yaml())
-    _write(tmp / "trials.json", json.dumps([t.to_dict() for t in result.trials], indent=1))
-
-    sample_cols = [c.name for c in contract.columns if c.name in train.columns]
-    sample = train[sample_cols].sample(n=min(REFERENCE_SAMPLE_ROWS, len(train)), random_state=seed)
-    sample.to_csv(tmp / "reference_sample.csv", index=False)
-
-    inputs = graph_inputs(pipeline, hold)
-    # Strings as fixed-width unicode: the file then loads without pickle (allow_pickle=False).
-    arrays: dict[str, Any] = {
-        f"input:{k}": (v.astype(str) if v.dtype == object else v) for k, v in inputs.items()
-    }
-    np.savez_compressed(tmp / "holdout_reference.npz", expected=expected, y_true=y_hold, **arrays)
-
-    # Raw and typed (JSON numbers, strings, ISO datetimes): any model's pre-graph step reads them,
-    # so the evaluate step can score the champion on exactly this holdout.
-    raw_cols = [c.name for c in contract.columns if c.name in hold.columns and c.name != contract.target]
-    _write(
-        tmp / HOLDOUT_ROWS,
-        "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in _raw_rows(hold, raw_cols)),
-    )
-
-    golden = _golden_requests(pipeline, contract, hold, task, classes)
-    _write(tmp / "golden_requests.json", json.dumps(golden, indent=1))
-
-    importances = reporting.feature_importances(pipeline)
-    card: dict[str, Any] = {
-        "name": contract.name,
-        "task": task,
-        "classes": classes,
-        "family": result.family,
-        "params": result.params,
-        "primary_metric": PRIMARY_METRIC[task],
-        "metrics": metrics,
-        "gates": [],
-        "created_at": created,
-        "code_version": liveml.__version__,
-        "contract": {"name": contract.name, "version": contract.version, "sha256": contract.sha256},
-        "data": {"sha256": data_sha256, "rows": rows, "train_rows": len(train), "holdout_rows": len(hold)},
-        "search": {
-            "trials": len(result.trials),
-            "seconds": round(result.duration_s, 2),
-            "seed": seed,
-            "folds": folds,
-            "cv_score": result.cv_score,
-        },
-        "parity": {
-            "onnx_max_abs_diff": None,  # measured by evaluate_model_dir, with ONNX Runtime
-            "compact_max_abs_diff": compact_diff,
-            "tolerance": tolerance(task),
-        },
-        "golden_requests": len(golden["requests"]),
-        "feature_importances": importances[:30],
-    }
-    _write(tmp / "model_card.json", json.dumps(card, indent=1))
-
-    artifacts = {}
-    for path in sorted(tmp.iterdir()):
-        data = path.read_bytes()
-        artifacts[path.name] = {"path": path.name, "sha256": sha256_bytes(data), "bytes": len(data)}
-    manifest: dict[str, Any] = {
-        "format_version": MANIFEST_FORMAT_VERSION,
-        "name": contract.name,
-        "task": task,
-        "target": contract.target,
-        "classes": classes,
-        "entity_id": contract.entity_id,
-        "event_time": contract.event_time,
-        "feature_order": contract.feature_names,
-        "graph_inputs": [
-            {"name": g.name, "type": g.dtype, "source": g.source} for g in pregraph.graph_inputs()
-        ],
-        "preprocessing": pregraph.to_dict(),
-        "family": result.family,
-        "params": result.params,
-        "primary_metric": PRIMARY_METRIC[task],
-        "cv_score": result.cv_score,
-        "metrics": metrics,
-        "gates": [],
-        "parity": card["parity"],
-        "evaluation": None,  # set by evaluate_model_dir
-        "artifacts": artifacts,
-        "created_at": created,
-        "code_version": liveml.__version__,
-        "contract_sha256": contract.sha256,
-        "data_sha256": data_sha256,
-        "seed": seed,
-    }
-    _write(tmp / "manifest.json", json.dumps(manifest, indent=1))
-    return manifest
-
-
 def _golden_requests(
     pipeline: Any,
     contract: Contract,
@@ -457,7 +489,7 @@ def _golden_requests(
 ) -> dict[str, Any]:
     """A few holdout rows as raw feature dicts with scikit-learn's answers; the evaluation replays
     them through the ONNX runtime's dict path, so the rollout's smoke test can trust them."""
-    rows = hold.head(GOLDEN_REQUESTS)
+    rows = hold.head(GOLDEN_REQUEST_ROWS)
     names = contract.feature_names + ([contract.event_time] if contract.event_time else [])
     feats = _raw_rows(rows, names)
     as_of = pipeline.named_steps["pregraph"].pregraph_.reference_time

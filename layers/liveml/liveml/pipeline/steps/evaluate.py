@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from liveml.aws.s3 import download_prefix, put_bytes
-from liveml.inference import sha256_bytes
+from liveml.modeldir import MANIFEST, REPORT, fetch_verified
 from liveml.pipeline.steps.runs import RunState
 from liveml.registry import Registry, RegistryError
 from liveml.training.evaluate import evaluate_model_dir
@@ -33,20 +33,17 @@ def production_champion(model: str, registry: Registry | None = None) -> tuple[s
     version = (registry or Registry()).production(model)
     if version is None:
         return None
-    manifest = version.artifacts.get("manifest.json")
-    if manifest is None or not manifest.uri.endswith("/manifest.json"):
-        raise RegistryError(f"{model} v{version.version} in production has no manifest.json artifact")
-    return manifest.uri[: -len("manifest.json")], str(version.version), manifest.sha256
+    manifest = version.artifacts.get(MANIFEST)
+    if manifest is None or not manifest.uri.endswith("/" + MANIFEST):
+        raise RegistryError(f"{model} v{version.version} in production has no {MANIFEST} artifact")
+    return manifest.uri[: -len(MANIFEST)], str(version.version), manifest.sha256
 
 
 def _download_champion(uri: str, folder: Path, manifest_sha256: str | None, s3: Any) -> None:
     download_prefix(uri, folder, s3=s3)
-    if (
-        manifest_sha256 is not None
-        and sha256_bytes((folder / "manifest.json").read_bytes()) != manifest_sha256
-    ):
+    if manifest_sha256 is not None:
         # load_model_dir checks files against the manifest; this checks the manifest against the registry.
-        raise RegistryError(f"{uri}manifest.json does not match the sha256 the registry recorded")
+        fetch_verified(folder / MANIFEST, manifest_sha256)
 
 
 def evaluate_step(
@@ -86,7 +83,7 @@ def evaluate_step(
     if summary["champion"] is not None:
         summary["champion"]["model_dir"] = champion_uri  # the S3 URI, not the local copy
     summary["model_uri"] = model_uri
-    summary["report_uri"] = model_uri + "report.html"
+    summary["report_uri"] = model_uri + REPORT
     summary["evaluation_uri"] = state.run_uri("evaluation.json", artifacts_bucket=artifacts_bucket)
     put_bytes(
         summary["evaluation_uri"],

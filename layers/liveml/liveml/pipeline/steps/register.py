@@ -5,25 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from liveml.aws.s3 import get_bytes, sha256_of
+from liveml.aws.s3 import get_bytes
+from liveml.modeldir import MANIFEST, fetch_verified, sha256_hex
 from liveml.pipeline.settings import ApprovalPolicy, PipelineSettings
 from liveml.pipeline.steps.runs import RunState
-from liveml.registry import Artifact, Lineage, Registry, RegistryError
+from liveml.registry import Artifact, Lineage, Registry
 
 
 def verified_artifacts(model_uri: str) -> tuple[dict[str, Any], dict[str, Artifact]]:
     """The manifest and its artifacts, each re-hashed from S3: what is registered is what was trained."""
-    manifest_uri = model_uri + "manifest.json"
-    manifest: dict[str, Any] = json.loads(get_bytes(manifest_uri))
+    manifest_uri = model_uri + MANIFEST
+    raw = get_bytes(manifest_uri)
+    manifest: dict[str, Any] = json.loads(raw)
     artifacts: dict[str, Artifact] = {}
     for name, entry in manifest["artifacts"].items():
         uri = model_uri + entry["path"]
-        sha256, size = sha256_of(uri)
-        if sha256 != entry["sha256"]:
-            raise RegistryError(f"{uri} has sha256 {sha256}, but the manifest says {entry['sha256']}")
-        artifacts[name] = Artifact(uri=uri, sha256=sha256, size_bytes=size)
-    sha256, size = sha256_of(manifest_uri)
-    artifacts["manifest.json"] = Artifact(uri=manifest_uri, sha256=sha256, size_bytes=size)
+        data = fetch_verified(uri, entry["sha256"])
+        artifacts[name] = Artifact(uri=uri, sha256=entry["sha256"], size_bytes=len(data))
+    artifacts[MANIFEST] = Artifact(uri=manifest_uri, sha256=sha256_hex(raw), size_bytes=len(raw))
     return manifest, artifacts
 
 

@@ -25,9 +25,9 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from liveml.features import build_pipeline
 from liveml.training.errors import TrainingError
-from liveml.training.evaluation import score
 from liveml.training.export import sklearn_outputs
 from liveml.training.families import FAMILIES, pipeline_options
+from liveml.training.metrics import score
 
 
 @dataclass
@@ -90,10 +90,10 @@ def _defaults(families: list[str]) -> list[dict[str, Any]]:
     """Sensible first trials, so that even a tiny budget sees a strong baseline of each kind."""
     first = {
         "hist_gradient_boosting": {
-            "hgb.n_estimators": 100,
+            "hgb.max_iter": 100,
             "hgb.max_depth": 6,
             "hgb.learning_rate": 0.1,
-            "hgb.subsample": 1.0,
+            "hgb.max_features": 1.0,
             "hgb.l2_regularization": 1e-6,
         },
         "linear": {"linear.C": 1.0, "linear.select_percentile": 100, "linear.interactions": False},
@@ -129,40 +129,105 @@ def search(
         if task == "regression"
         else StratifiedKFold(folds, shuffle=True, random_state=seed)
     )
-    splits = list(splitter.split(np.zeros(len(y)), y))
-    inter = list(interactions or [])
-    start = time.monotonic()
-    records: list[TrialRecord] = []
+    run = _Search(
+        df,
+        y,
+        spec,
+        task,
+        names,
+        splits=list(splitter.split(np.zeros(len(y)), y)),
+        interactions=list(interactions or []),
+        seed=seed,
+        trials=trials,
+        time_budget_s=time_budget_s,
+        n_jobs=n_jobs,
+        progress=progress,
+    )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study = _study(sampler, seed, trials, names)
+        with threadpool_limits(limits=1):
+            study.optimize(
+                run.objective,
+                n_trials=trials,
+                timeout=time_budget_s,
+                callbacks=[run.on_trial],
+                catch=(ValueError, ArithmeticError),
+            )
+    return run.result(study)
 
-    def objective(trial: optuna.Trial) -> float:
-        family = trial.suggest_categorical("family", names)
+
+def _study(sampler: str, seed: int, trials: int, names: list[str]) -> optuna.Study:
+    """A maximising study with a median pruner; TPE starts from each family's sensible defaults."""
+    chosen: optuna.samplers.BaseSampler = (
+        optuna.samplers.RandomSampler(seed=seed)
+        if sampler == "random"
+        else optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, n_startup_trials=min(10, max(3, trials // 3))
+        )
+    )
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=chosen,
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    )
+    if sampler == "tpe":
+        for params in _defaults(names)[:trials]:
+            study.enqueue_trial(params)
+    return study
+
+
+@dataclass
+class _Search:
+    """One search's data and budget: the optuna objective and the per-trial callback."""
+
+    df: pd.DataFrame
+    y: npt.NDArray[Any]
+    spec: dict[str, Any]
+    task: str
+    names: list[str]
+    splits: list[tuple[Any, Any]]
+    interactions: list[str]
+    seed: int
+    trials: int
+    time_budget_s: float
+    n_jobs: int
+    progress: Callable[[TrialEvent], None] | None
+    start: float = field(default_factory=time.monotonic)
+    records: list[TrialRecord] = field(default_factory=list)
+
+    def objective(self, trial: optuna.Trial) -> float:
+        """Mean CV score of one family and parameter set, fold batches in parallel; pruned early
+        when the median pruner says so or the time budget ran out (once something has finished)."""
+        family = trial.suggest_categorical("family", self.names)
         params = FAMILIES[family].space(trial)
         trial.set_user_attr("family", family)
         trial.set_user_attr("params", params)
-        pipe = make_pipeline(spec, family, params, task, seed, inter)
+        pipe = make_pipeline(self.spec, family, params, self.task, self.seed, self.interactions)
         scores: list[float] = []
         trial.set_user_attr("fold_scores", scores)
-        for i in range(0, len(splits), n_jobs):
-            batch = splits[i : i + n_jobs]
+        for i in range(0, len(self.splits), self.n_jobs):
+            batch = self.splits[i : i + self.n_jobs]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                got = Parallel(n_jobs=min(n_jobs, len(batch)), prefer="threads")(
-                    delayed(_fit_score)(pipe, df, y, tr, va, task) for tr, va in batch
+                got = Parallel(n_jobs=min(self.n_jobs, len(batch)), prefer="threads")(
+                    delayed(_fit_score)(pipe, self.df, self.y, tr, va, self.task) for tr, va in batch
                 )
             for s in got:
                 scores.append(float(s))
                 trial.report(float(np.mean(scores)), step=len(scores) - 1)
-            if len(scores) < len(splits):
+            if len(scores) < len(self.splits):
                 if trial.should_prune():
                     raise optuna.TrialPruned()
                 # Over the time budget mid-trial: stop now, unless nothing has finished yet.
-                if time.monotonic() - start > time_budget_s and any(r.state == "COMPLETE" for r in records):
+                if self._elapsed() > self.time_budget_s and self._completed():
                     raise optuna.TrialPruned()
         return float(np.mean(scores))
 
-    def on_trial(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+    def on_trial(self, study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         dur = frozen.duration.total_seconds() if frozen.duration else 0.0
-        records.append(
+        self.records.append(
             TrialRecord(
                 frozen.number,
                 frozen.state.name,
@@ -173,50 +238,32 @@ def search(
                 round(dur, 3),
             )
         )
-        if progress is not None:
-            done = [r for r in records if r.state == "COMPLETE" and r.value is not None]
-            best = max(done, key=lambda r: r.value or -np.inf) if done else None
-            progress(
+        if self.progress is not None:
+            best = max(self._completed(), key=lambda r: r.value or -np.inf, default=None)
+            self.progress(
                 TrialEvent(
                     frozen.number,
-                    trials,
+                    self.trials,
                     frozen.state.name,
-                    records[-1].value,
+                    self.records[-1].value,
                     best.value if best else None,
                     best.family if best else None,
-                    time.monotonic() - start,
+                    self._elapsed(),
                 )
             )
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        chosen: optuna.samplers.BaseSampler = (
-            optuna.samplers.RandomSampler(seed=seed)
-            if sampler == "random"
-            else optuna.samplers.TPESampler(
-                seed=seed, multivariate=True, group=True, n_startup_trials=min(10, max(3, trials // 3))
+    def result(self, study: optuna.Study) -> SearchResult:
+        done = [r for r in self._completed() if r.value is not None and np.isfinite(r.value)]
+        if not done:
+            failed = [t.user_attrs.get("error") for t in study.trials]
+            raise TrainingError(
+                f"no trial finished within the budget ({len(self.records)} tried) {failed[:1]}"
             )
-        )
-        study = optuna.create_study(
-            direction="maximize",
-            sampler=chosen,
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-        )
-        if sampler == "tpe":
-            for params in _defaults(names)[:trials]:
-                study.enqueue_trial(params)
-        with threadpool_limits(limits=1):
-            study.optimize(
-                objective,
-                n_trials=trials,
-                timeout=time_budget_s,
-                callbacks=[on_trial],
-                catch=(ValueError, ArithmeticError),
-            )
-    done = [r for r in records if r.state == "COMPLETE" and r.value is not None and np.isfinite(r.value)]
-    if not done:
-        failed = [t.user_attrs.get("error") for t in study.trials]
-        raise TrainingError(f"no trial finished within the budget ({len(records)} tried) {failed[:1]}")
-    best = max(done, key=lambda r: (r.value or -np.inf, -r.number))
-    return SearchResult(best.family, best.params, float(best.value or 0.0), records, time.monotonic() - start)
+        best = max(done, key=lambda r: (r.value or -np.inf, -r.number))
+        return SearchResult(best.family, best.params, float(best.value or 0.0), self.records, self._elapsed())
+
+    def _completed(self) -> list[TrialRecord]:
+        return [r for r in self.records if r.state == "COMPLETE" and r.value is not None]
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.start
