@@ -58,6 +58,7 @@ class IssueCode(StrEnum):
     SINGLE_CLASS = "single_class"
     MIN_ROWS_PER_CLASS = "min_rows_per_class"
     TARGET_LEAKAGE = "target_leakage"
+    TOO_LARGE = "too_large"
 
 
 _NUMERIC_TYPES = frozenset({ColumnType.NUMERIC, ColumnType.INTEGER})
