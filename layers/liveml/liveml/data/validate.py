@@ -16,6 +16,7 @@ import pandas as pd
 
 from liveml.contract.model import Column, ColumnType, Contract, IssueCode, Task
 from liveml.data.errors import DataQualityError, DataReadError
+from liveml.data.expectations import expectation_issues
 from liveml.data.read import SOURCE_ATTR, Source, read_dataset, read_issues
 from liveml.data.report import Issue, Severity, ValidationReport
 
@@ -34,7 +35,7 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 def validate(df: pd.DataFrame, contract: Contract) -> ValidationReport:
     """Check ``df`` against ``contract``; never raises for bad data, the report says everything."""
     start = time.perf_counter()
-    issues = read_issues(df) + _Checker(df, contract).run()
+    issues = read_issues(df) + _Checker(df, contract).run() + expectation_issues(df, contract)
     demote = set(contract.gates.warn_only)
     for issue in issues:
         if issue.code in demote:
