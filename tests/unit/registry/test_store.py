@@ -71,13 +71,17 @@ def test_concurrent_registrations_never_collide(
     # DynamoDB applies a transaction atomically; moto checks conditions and writes without a lock, so
     # the lock gives it DynamoDB's semantics and the test checks our retry on a lost race.
     lock = threading.Lock()
-    transact = aws.dynamodb.transact_write_items
 
-    def atomic(**kwargs: Any) -> Any:
-        with lock:
-            return transact(**kwargs)
+    def atomic(call: Any) -> Any:
+        def locked(**kwargs: Any) -> Any:
+            with lock:
+                return call(**kwargs)
 
-    aws.dynamodb.transact_write_items = atomic
+        return locked
+
+    # Reads too: moto can show an item half-way through a transaction, which DynamoDB never does.
+    aws.dynamodb.transact_write_items = atomic(aws.dynamodb.transact_write_items)
+    aws.dynamodb.get_item = atomic(aws.dynamodb.get_item)
     with ThreadPoolExecutor(4) as pool:
         numbers = list(pool.map(lambda _: _register(store), range(8)))
     assert sorted(numbers) == list(range(1, 9))

@@ -291,7 +291,8 @@ class Registry:
     def _latest(self, model: str) -> int:
         key = {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": _COUNTER}}
         item = self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        return int(item["latest"]["N"]) if item else 0
+        # No counter yet reads as 0; a wrong read only fails the transaction's condition, which retries.
+        return int(item.get("latest", {}).get("N", 0)) if item else 0
 
     def _counter_update(self, model: str, latest: int) -> dict[str, Any]:
         """Move the counter from ``latest`` to the next number: refused if another registration moved it."""
