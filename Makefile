@@ -12,6 +12,8 @@ PY        := $(BIN)/python
 LIVEML    := $(BIN)/liveml
 SAM_CLI_VERSION       := 1.170.0
 SAM_CLI_LOCAL_VERSION := 1.71.0
+CHECKOV_VENV    := .venv-checkov
+CHECKOV_VERSION := 3.3.30
 # The sam CLI must find a python3.12 for the python3.12 runtime: ours first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
@@ -35,9 +37,17 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)' 'aws-sam-cli-local==$(SAM_CLI_LOCAL_VERSION)'
 	@touch $@
 
+$(CHECKOV_VENV)/.installed:
+	@python312=$$(scripts/find-python312); \
+	  [ -x $(CHECKOV_VENV)/bin/python ] || "$$python312" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	# Its own environment too: checkov pins its own boto3, pydantic and friends.
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
 .PHONY: venv tools setup
 venv: $(VENV)/.installed ## Create .venv with Python 3.12 and install liveml with every extra
-tools: $(SAM_VENV)/.installed ## Install the SAM CLI (and samlocal) into .venv-sam
+tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Install the SAM CLI (and samlocal) into .venv-sam, checkov into .venv-checkov
 setup: venv tools ## Everything a fresh machine needs
 
 .PHONY: up down status
@@ -57,13 +67,14 @@ demo: deploy ## Run the main job end to end on LocalStack
 	$(LIVEML) demo
 
 .PHONY: lint
-lint: venv tools ## ruff, mypy, cfn-lint and sam validate --lint
+lint: venv tools ## ruff, mypy, cfn-lint, sam validate --lint and checkov (every finding fixed or skipped with its reason)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	@for f in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$f" || exit 1; done
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 .PHONY: test test-unit test-integration test-unity
 test: setup test-unit test-unity test-integration ## Every test suite (starts LocalStack and deploys the stack itself)

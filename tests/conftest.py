@@ -64,6 +64,27 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+#: Tests allowed to be skipped, by node id prefix, each with its reason. Any other skip fails the run: a
+#: test skipped in every run proves nothing and hides that it does.
+ALLOWED_SKIPS: dict[str, str] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    if any(item.nodeid.startswith(prefix) for prefix in ALLOWED_SKIPS):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = (
+        f"skipped ({reason}), and not on the allow-list: make it run, or add it to ALLOWED_SKIPS in "
+        "tests/conftest.py with the reason"
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for folder, marker in _CLOUD_SUITES.items():

@@ -154,3 +154,57 @@ def test_truncated_last_row_says_so() -> None:
 def test_no_delimiter_is_reported() -> None:
     (issue,) = read_issues(read_dataset(b"a b c\n1 2 3\n"))
     assert issue.code is IssueCode.WRONG_DELIMITER
+
+
+def _bomb(kind: str, size: int) -> bytes:
+    """``size`` bytes of one repeated CSV row, compressed: kilobytes that expand to ``size``."""
+    row = b"p1,1,2,3\n"
+    data = b"player_id,a,b,c\n" + row * (size // len(row))
+    if kind == "gzip":
+        return gzip.compress(data, compresslevel=9)
+    if kind == "bz2":
+        return bz2.compress(data)
+    if kind == "xz":
+        import lzma
+
+        return lzma.compress(data)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("players.csv", data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bz2", "xz", "zip"])
+def test_decompression_bomb_is_refused_with_too_large(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = _bomb(kind, 8 << 20)
+    assert len(bomb) < 200_000  # small on the wire
+    monkeypatch.setenv("LIVEML_MAX_DATASET_BYTES", str(1 << 20))
+    with pytest.raises(DataReadError, match="decompresses to more than 1,048,576 bytes") as err:
+        read_dataset(bomb, name=f"players.csv.{kind}")
+    assert err.value.code is IssueCode.TOO_LARGE
+
+
+def test_zip_whose_header_lies_about_its_size_is_still_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = bytearray(_bomb("zip", 4 << 20))
+    # Rewrite the uncompressed size in the central directory to 100 bytes; the cap must still hold.
+    central = bomb.rfind(b"PK\x01\x02")
+    bomb[central + 24 : central + 28] = (100).to_bytes(4, "little")
+    monkeypatch.setenv("LIVEML_MAX_DATASET_BYTES", str(1 << 20))
+    with pytest.raises(DataReadError) as err:
+        read_dataset(bytes(bomb), name="players.csv.zip")
+    assert err.value.code in (IssueCode.TOO_LARGE, IssueCode.UNREADABLE)
+
+
+def test_under_the_cap_reads_and_the_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEML_MAX_DATASET_BYTES", str(16 << 20))
+    assert len(read_dataset(_bomb("gzip", 1 << 20), name="players.csv.gz")) > 100_000
+    monkeypatch.setenv("LIVEML_MAX_DATASET_BYTES", "lots")
+    with pytest.raises(DataReadError, match="LIVEML_MAX_DATASET_BYTES"):
+        read_dataset(_bomb("gzip", 1000), name="players.csv.gz")
+
+
+def test_plain_file_over_the_cap_is_refused(csv_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEML_MAX_DATASET_BYTES", "100")
+    with pytest.raises(DataReadError) as err:
+        read_dataset(csv_bytes, name="players.csv")
+    assert err.value.code is IssueCode.TOO_LARGE

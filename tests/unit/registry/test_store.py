@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from liveml.registry import (
     Approval,
     Artifact,
     Lineage,
+    ModelVersion,
     RecordingPublisher,
     Registry,
     RegistryError,
@@ -62,8 +64,24 @@ def test_versions_are_numbered_per_model_and_events_say_so(
     assert store.models() == ["churn"]
 
 
-def test_concurrent_registrations_never_collide(registry: tuple[Registry, RecordingPublisher]) -> None:
+def test_concurrent_registrations_never_collide(
+    registry: tuple[Registry, RecordingPublisher], aws: FakeAws
+) -> None:
     store, _ = registry
+    # DynamoDB applies a transaction atomically; moto checks conditions and writes without a lock, so
+    # the lock gives it DynamoDB's semantics and the test checks our retry on a lost race.
+    lock = threading.Lock()
+
+    def atomic(call: Any) -> Any:
+        def locked(**kwargs: Any) -> Any:
+            with lock:
+                return call(**kwargs)
+
+        return locked
+
+    # Reads too: moto can show an item half-way through a transaction, which DynamoDB never does.
+    aws.dynamodb.transact_write_items = atomic(aws.dynamodb.transact_write_items)
+    aws.dynamodb.get_item = atomic(aws.dynamodb.get_item)
     with ThreadPoolExecutor(4) as pool:
         numbers = list(pool.map(lambda _: _register(store), range(8)))
     assert sorted(numbers) == list(range(1, 9))
@@ -115,7 +133,7 @@ def test_a_write_computed_from_an_old_revision_is_refused(
     store.approve("churn", number)
     # Replay a change computed from the stale read: the revision condition must refuse it.
     with pytest.raises(StaleStateError):
-        store._transact([store._conditional_put(stale, stale.revision)], "churn")
+        store._transact([store._conditional_put(stale, stale.revision)], "churn", [])
 
 
 def test_unknown_versions_say_so(registry: tuple[Registry, RecordingPublisher]) -> None:
@@ -123,3 +141,73 @@ def test_unknown_versions_say_so(registry: tuple[Registry, RecordingPublisher]) 
     with pytest.raises(VersionNotFoundError, match="no version 7"):
         store.get("churn", 7)
     assert store.production("churn") is None
+
+
+def _register_run(store: Registry, run_id: str) -> ModelVersion:
+    return store.register(
+        "churn",
+        lineage=LINEAGE,
+        artifacts=ARTIFACTS,
+        metrics={},
+        family="hgb",
+        auto_approve=True,
+        run_id=run_id,
+    )
+
+
+def test_a_retried_register_returns_the_version_it_made(
+    registry: tuple[Registry, RecordingPublisher],
+) -> None:
+    store, publisher = registry
+    first = _register_run(store, "r1")
+    again = _register_run(store, "r1")
+    assert again == first and [v.version for v in store.versions("churn")] == [1]
+    assert store.registered_by("churn", "r1") == first and store.registered_by("churn", "r2") is None
+    # One ModelRegistered and one ModelApproved: the retry published nothing new.
+    assert [kind for kind, _ in publisher.events] == ["ModelRegistered", "ModelApproved"]
+    other = _register_run(store, "r2")
+    assert other.version == 2
+
+
+class _FlakyBus:
+    """Refuses every event while ``down``; records the ones it accepts."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        if self.down:
+            raise RuntimeError("EventBridge unavailable")
+        self.events.append((detail_type, detail))
+
+
+def test_a_failed_publish_keeps_the_event_and_a_retry_delivers_it(aws: FakeAws) -> None:
+    from liveml.registry.errors import EventDeliveryError
+
+    bus = _FlakyBus()
+    store = Registry(aws.table, dynamodb=aws.dynamodb, publisher=bus)
+    with pytest.raises(EventDeliveryError, match="stays in the outbox"):
+        _register_run(store, "r1")
+    # The write is committed and approved; its events wait, none was lost or sent.
+    assert store.get("churn", 1).approval is Approval.APPROVED and bus.events == []
+    bus.down = False
+    made = _register_run(store, "r1")
+    assert made.version == 1 and len(store.versions("churn")) == 1
+    assert [kind for kind, _ in bus.events] == ["ModelRegistered", "ModelApproved"]
+    ids = [detail["event_id"] for _, detail in bus.events]
+    assert len(set(ids)) == 2 and all(detail["version"] == 1 for _, detail in bus.events)
+    assert store.deliver_pending() == 0  # delivered once, then gone from the outbox
+
+
+def test_stage_changes_commit_with_their_event(aws: FakeAws) -> None:
+    bus = _FlakyBus()
+    bus.down = False
+    store = Registry(aws.table, dynamodb=aws.dynamodb, publisher=bus)
+    number = _register(store, auto=False)
+    bus.down = True
+    with pytest.raises(RegistryError):
+        store.approve("churn", number)
+    assert store.get("churn", number).approval is Approval.APPROVED
+    bus.down = False
+    assert store.deliver_pending() == 1 and bus.events[-1][0] == "ModelApproved"

@@ -57,6 +57,17 @@ def main() -> None:
     try:
         app()
     except LiveMLError as exc:
-        console = Console(stderr=True, soft_wrap=True)
-        console.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise SystemExit(1) from None
+        _fail(str(exc))
+    except Exception as exc:
+        # AWS failures a person can fix (LocalStack stopped, no stack): one line, not botocore's trace.
+        from liveml.aws import explain
+
+        reason = explain(exc)
+        if reason is None:
+            raise
+        _fail(reason)
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}")
+    raise SystemExit(1) from None

@@ -46,12 +46,21 @@ def up(
 
 @app.command()
 def down() -> None:
-    """Stop LocalStack and every process of its group (Lambda environments included)."""
+    """Stop LocalStack and every process of its group (Lambda environments included).
+
+    LocalStack keeps nothing across a stop: the stack, its buckets, models and registry entries are gone.
+    """
     from liveml.localcloud import down as stop
 
     with console.status("Stopping LocalStack..."):
         stopped = stop()
-    console.print("LocalStack stopped." if stopped else "LocalStack was not running.")
+    if stopped:
+        console.print(
+            "LocalStack stopped. Every deployed resource, model and registry entry on it is discarded: "
+            "after `liveml local up`, run `liveml deploy --local` again."
+        )
+    else:
+        console.print("LocalStack was not running.")
 
 
 @app.command()

@@ -5,6 +5,7 @@ pandas is imported inside the function: ``liveml.contract`` must stay importable
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ _TIME_NAMES = ("event_time", "event_ts", "timestamp", "ts", "time", "snapshot_ti
 MAX_INFERRED_CATEGORIES = 50
 #: a classification target has at most this many classes when inferred
 MAX_INFERRED_CLASSES = 20
+#: plausible bounds: the observed range widened by this many times its width (or magnitude) each way
+PLAUSIBLE_MARGIN = 10.0
 
 
 def infer(df: pd.DataFrame, target: str | None = None, name: str = "dataset") -> Contract:
@@ -131,13 +134,15 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
     import pandas as pd
 
     nulls = int(s.isna().sum())
-    # Features stay nullable: serving may receive a missing value and the pipeline imputes it.
+    # Features stay nullable: serving may receive a missing value and the pipeline imputes it. What was
+    # seen is recorded as the expected null share, which the gate holds the next uploads to.
     nullable = True if not is_target else nulls > 0
+    expected = None if is_target or not len(s) else round(nulls / len(s), 4)
     non_null = s.dropna()
     if pd.api.types.is_bool_dtype(s):
-        return Column(name=name, type=ColumnType.BOOLEAN, nullable=nullable)
+        return Column(name=name, type=ColumnType.BOOLEAN, nullable=nullable, expected_null_fraction=expected)
     if pd.api.types.is_datetime64_any_dtype(s):
-        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable)
+        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable, expected_null_fraction=expected)
     if pd.api.types.is_numeric_dtype(s):
         values = non_null.to_numpy(dtype="float64")
         finite = values[np.isfinite(values)]
@@ -154,12 +159,21 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
         # Only a sign is drafted as a bound: observed extremes would reject tomorrow's data.
         minimum = 0.0 if lo is not None and lo >= 0 else None
         maximum = 1.0 if lo is not None and hi is not None and lo >= 0 and hi <= 1 and not integral else None
+        plausible = plausible_range(lo, hi) if not is_target else (None, None)
         return Column(
-            name=name, type=ctype, nullable=nullable, min=minimum, max=maximum, description=description
+            name=name,
+            type=ctype,
+            nullable=nullable,
+            min=minimum,
+            max=maximum,
+            description=description,
+            expected_null_fraction=expected,
+            plausible_min=plausible[0],
+            plausible_max=plausible[1],
         )
     text = non_null.astype(str)
     if len(text) and _looks_like_datetime(text):
-        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable)
+        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable, expected_null_fraction=expected)
     distinct = int(text.nunique())
     mean_words = float(text.str.count(" ").mean()) + 1 if len(text) else 0.0
     if distinct <= MAX_INFERRED_CATEGORIES and mean_words < 3:
@@ -168,15 +182,39 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
             type=ColumnType.CATEGORICAL,
             nullable=nullable,
             categories=sorted(text.unique().tolist()),
+            expected_null_fraction=expected,
         )
     if mean_words >= 2:
-        return Column(name=name, type=ColumnType.TEXT, nullable=nullable)
+        return Column(name=name, type=ColumnType.TEXT, nullable=nullable, expected_null_fraction=expected)
     return Column(
         name=name,
         type=ColumnType.CATEGORICAL,
         nullable=nullable,
+        expected_null_fraction=expected,
         description=f"{distinct} distinct values seen; list them in categories to check them",
     )
+
+
+def plausible_range(lo: float | None, hi: float | None) -> tuple[float | None, float | None]:
+    """The observed ``[lo, hi]`` widened by ``PLAUSIBLE_MARGIN`` times its width (at least its magnitude,
+    at least 1) each way, and never across zero when every value had one sign (counts stay >= 0)."""
+    if lo is None or hi is None:
+        return None, None
+    margin = PLAUSIBLE_MARGIN * max(hi - lo, abs(lo), abs(hi), 1.0)
+    low, high = lo - margin, hi + margin
+    if lo >= 0:
+        low = 0.0
+    if hi <= 0:
+        high = 0.0
+    return _round_outwards(low), _round_outwards(high)
+
+
+def _round_outwards(v: float) -> float:
+    """Two significant digits, rounded away from the range: a bound people read, never tighter."""
+    if v == 0:
+        return 0.0
+    step = 10 ** (math.floor(math.log10(abs(v))) - 1)
+    return float(math.ceil(v / step) * step if v > 0 else math.floor(v / step) * step)
 
 
 def _looks_like_datetime(text: pd.Series[Any]) -> bool:

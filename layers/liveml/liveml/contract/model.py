@@ -58,6 +58,9 @@ class IssueCode(StrEnum):
     SINGLE_CLASS = "single_class"
     MIN_ROWS_PER_CLASS = "min_rows_per_class"
     TARGET_LEAKAGE = "target_leakage"
+    TOO_LARGE = "too_large"
+    NULL_RATE_JUMP = "null_rate_jump"
+    IMPLAUSIBLE_VALUES = "implausible_values"
 
 
 _NUMERIC_TYPES = frozenset({ColumnType.NUMERIC, ColumnType.INTEGER})
@@ -75,8 +78,15 @@ class Column(BaseModel):
     max: float | None = None
     categories: list[str] | None = None
     description: str = ""
+    # What `contract infer` saw (expectations, not hard limits): the gate flags a sudden jump in the
+    # null rate and values far outside the plausible range (``liveml.data.expectations``).
+    #: share of rows that were null in the data the contract was drafted from
+    expected_null_fraction: float | None = Field(None, ge=0.0, le=1.0)
+    #: the observed range widened by a margin; values outside it are implausible, not impossible
+    plausible_min: float | None = None
+    plausible_max: float | None = None
 
-    @field_validator("min", "max")
+    @field_validator("min", "max", "plausible_min", "plausible_max")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -97,6 +107,11 @@ class Column(BaseModel):
             raise ValueError(f"min/max apply to numeric and integer columns, not {self.type.value}")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        plausible = (self.plausible_min, self.plausible_max)
+        if plausible != (None, None) and self.type not in _NUMERIC_TYPES:
+            raise ValueError(f"plausible_min/max apply to numeric and integer columns, not {self.type.value}")
+        if None not in plausible and plausible[0] > plausible[1]:  # type: ignore[operator]
+            raise ValueError(f"plausible_min ({plausible[0]}) is greater than plausible_max ({plausible[1]})")
         if self.categories is not None:
             if self.type is not ColumnType.CATEGORICAL:
                 raise ValueError(f"categories apply to categorical columns, not {self.type.value}")
@@ -113,6 +128,8 @@ class Gates(BaseModel):
     # data gates
     min_rows: int = Field(200, ge=1)
     max_null_fraction: float = Field(0.2, ge=0.0, le=1.0)
+    #: a column's null share may exceed its ``expected_null_fraction`` by at most this much
+    max_null_increase: float = Field(0.05, ge=0.0, le=1.0)
     min_rows_per_class: int = Field(20, ge=1)
     #: a single feature whose out-of-fold score alone reaches this flags target leakage
     leakage_auc: float = Field(0.99, gt=0.5, le=1.0)
@@ -257,7 +274,7 @@ class Contract(BaseModel):
         for col in data["columns"]:
             if not col.get("description"):
                 col.pop("description", None)
-            for bound in ("min", "max"):  # 0 reads better than 0.0 in a file people edit
+            for bound in ("min", "max", "plausible_min", "plausible_max"):  # 0 reads better than 0.0
                 if isinstance(col.get(bound), float) and col[bound].is_integer():
                     col[bound] = int(col[bound])
         gates = data.get("gates", {})

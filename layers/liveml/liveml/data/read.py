@@ -26,8 +26,9 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
+from liveml.config import env
 from liveml.contract.model import ColumnType, IssueCode
 from liveml.data.errors import DataReadError
 from liveml.data.report import Issue, Severity
@@ -45,6 +46,9 @@ READ_ISSUES_ATTR = "liveml_read_issues"
 SOURCE_ATTR = "liveml_source"
 
 _DELIMITERS = (",", ";", "\t", "|")
+#: decompressed size refused by default: well above a game's player table, well below a Lambda's memory
+DEFAULT_MAX_DATASET_BYTES = 2 << 30
+_CHUNK = 1 << 20
 _COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zip", ".xz")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
 
@@ -140,8 +144,22 @@ def _stream_name(stream: Any) -> str | None:
     return Path(n).name if isinstance(n, str) else None
 
 
-def _decompress(raw: bytes, label: str) -> tuple[bytes, str | None, str]:
-    """(data, compression, inner name). Magic bytes decide; a compressed name without them is an error."""
+def max_dataset_bytes() -> int:
+    """The most bytes a dataset may decompress to (``LIVEML_MAX_DATASET_BYTES``, default 2 GiB)."""
+    raw = env("MAX_DATASET_BYTES")
+    try:
+        return int(raw) if raw else DEFAULT_MAX_DATASET_BYTES
+    except ValueError:
+        raise DataReadError(f"LIVEML_MAX_DATASET_BYTES must be a number of bytes, not {raw!r}") from None
+
+
+def _decompress(raw: bytes, label: str, limit: int | None = None) -> tuple[bytes, str | None, str]:
+    """(data, compression, inner name). Magic bytes decide; a compressed name without them is an error.
+
+    Decompression streams with an output cap: a few kilobytes can expand to gigabytes (a
+    decompression bomb), which must be refused with ``too_large`` before it fills the memory.
+    """
+    cap = max_dataset_bytes() if limit is None else limit
     lower = label.lower()
     inner = lower
     for suffix in _COMPRESSED_SUFFIXES:
@@ -149,13 +167,13 @@ def _decompress(raw: bytes, label: str) -> tuple[bytes, str | None, str]:
             inner = lower[: -len(suffix)]
     try:
         if raw[:2] == b"\x1f\x8b":
-            return gzip.decompress(raw), "gzip", inner
+            return _capped(gzip.GzipFile(fileobj=io.BytesIO(raw)), cap, label), "gzip", inner
         if raw[:3] == b"BZh":
-            return bz2.decompress(raw), "bz2", inner
+            return _capped(bz2.BZ2File(io.BytesIO(raw)), cap, label), "bz2", inner
         if raw[:6] == b"\xfd7zXZ\x00":
-            return lzma.decompress(raw), "xz", inner
+            return _capped(lzma.LZMAFile(io.BytesIO(raw)), cap, label), "xz", inner
         if raw[:4] == b"PK\x03\x04":
-            data, member = _unzip(raw, label)
+            data, member = _unzip(raw, label, cap)
             return data, "zip", member.lower()
     except (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as exc:
         raise DataReadError(
@@ -167,10 +185,38 @@ def _decompress(raw: bytes, label: str) -> tuple[bytes, str | None, str]:
             f"{label}: named .{kind} but the content is not {kind} (starts with {raw[:8]!r}); "
             "fix the extension or compress the file"
         )
+    if len(raw) > cap:
+        raise _too_large(label, cap)
     return raw, None, lower
 
 
-def _unzip(raw: bytes, label: str) -> tuple[bytes, str]:
+class _Reader(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+    def close(self) -> None: ...
+
+
+def _too_large(label: str, cap: int) -> DataReadError:
+    return DataReadError(
+        f"{label}: decompresses to more than {cap:,} bytes (LIVEML_MAX_DATASET_BYTES); "
+        "split the dataset or raise the limit",
+        IssueCode.TOO_LARGE,
+    )
+
+
+def _capped(stream: _Reader, cap: int, label: str) -> bytes:
+    """Read a decompressing stream chunk by chunk, refusing as soon as it passes ``cap`` bytes."""
+    out = bytearray()
+    try:
+        while chunk := stream.read(min(_CHUNK, cap + 1 - len(out))):
+            out += chunk
+            if len(out) > cap:
+                raise _too_large(label, cap)
+    finally:
+        stream.close()
+    return bytes(out)
+
+
+def _unzip(raw: bytes, label: str, cap: int) -> tuple[bytes, str]:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             members = [
@@ -183,7 +229,10 @@ def _unzip(raw: bytes, label: str) -> tuple[bytes, str]:
             if len(members) != 1:
                 names = [m.filename for m in members]
                 raise DataReadError(f"{label}: a zip must hold exactly one data file, found {names}")
-            return zf.read(members[0]), members[0].filename
+            # The declared size can lie; the cap is enforced on what really comes out.
+            if members[0].file_size > cap:
+                raise _too_large(label, cap)
+            return _capped(zf.open(members[0]), cap, label), members[0].filename
     except zipfile.BadZipFile as exc:
         raise DataReadError(f"{label}: corrupt or truncated zip ({exc})") from None
 

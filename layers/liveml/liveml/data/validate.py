@@ -18,6 +18,7 @@ from liveml.contract.model import ColumnType, Contract, IssueCode, Task
 from liveml.data.checks import check_frame
 from liveml.data.convert import booleans, datetimes, label_texts, texts
 from liveml.data.errors import DataQualityError, DataReadError
+from liveml.data.expectations import expectation_issues
 from liveml.data.read import SOURCE_ATTR, Source, read_dataset, read_issues
 from liveml.data.report import Issue, Severity, ValidationReport
 
@@ -25,7 +26,7 @@ from liveml.data.report import Issue, Severity, ValidationReport
 def validate(df: pd.DataFrame, contract: Contract) -> ValidationReport:
     """Check ``df`` against ``contract``; never raises for bad data, the report says everything."""
     start = time.perf_counter()
-    issues = read_issues(df) + check_frame(df, contract)
+    issues = read_issues(df) + check_frame(df, contract) + expectation_issues(df, contract)
     demote = set(contract.gates.warn_only)
     for issue in issues:
         if issue.code in demote:

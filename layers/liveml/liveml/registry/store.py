@@ -9,7 +9,16 @@ Layout (single table, ``pk``/``sk``):
 | ``MODEL#<name>`` | ``VERSION#<000001>`` | a version: its JSON document and the attributes conditions test |
 | ``MODEL#<name>`` | ``STAGE#production`` | which version serves in production |
 | ``MODEL#<name>`` | ``DATASET#<version id>`` | an uploaded dataset version (``liveml.registry.datasets``) |
+| ``MODEL#<name>`` | ``RUN#<run id>`` | the version a pipeline run registered (a retried Register gets it) |
 | ``MODEL#<name>`` | ``ROLLOUT#…``, ``SHADOW#…`` | rollouts, their lock, shadow counts (``liveml.rollout``) |
+| ``OUTBOX`` | ``EVENT#<time>#…`` | registry events committed with their change, not yet delivered |
+
+Exactly once: a registration writes the counter, the version, its run mapping and its events in one
+transaction, so a retried Register finds the version its first attempt made instead of allocating
+another. Events are never published from memory: every change writes them to the outbox in the same
+transaction, and they are delivered (then deleted) from there; a failed delivery leaves them in the
+outbox for the next write, a retry or ``deliver_pending()``, so a change and its event cannot disagree.
+Delivery is at least once; each event carries its ``event_id`` for consumers that must deduplicate.
 
 A version's document is stored as JSON (metrics are floats, which DynamoDB's number type would
 turn into Decimals); ``revision``, ``stage`` and ``approval`` sit beside it so writes can be
@@ -18,13 +27,16 @@ conditional: a change computed from a stale read is refused instead of overwriti
 
 from __future__ import annotations
 
+import json
+import random
+import time
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
 from liveml.aws import client
 from liveml.config import Settings
-from liveml.registry.errors import RegistryError, StaleStateError, VersionNotFoundError
+from liveml.registry.errors import EventDeliveryError, RegistryError, StaleStateError, VersionNotFoundError
 from liveml.registry.events import EventBridgePublisher, EventPublisher
 from liveml.registry.model import Approval, Artifact, HistoryEntry, Lineage, ModelVersion, Stage
 
@@ -35,6 +47,16 @@ def _now() -> str:
 
 def _version_key(model: str, version: int) -> dict[str, Any]:
     return {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": f"VERSION#{version:06d}"}}
+
+
+def _run_key(model: str, run_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": f"RUN#{run_id}"}}
+
+
+_COUNTER = "COUNTER"
+_OUTBOX = "OUTBOX"
+#: concurrent registrations of one model race for the next number; the loser takes the one after
+_ALLOCATE_ATTEMPTS = 25
 
 
 class Registry:
@@ -88,33 +110,108 @@ class Registry:
         family: str,
         auto_approve: bool,
         evaluation: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> ModelVersion:
-        """Allocate the next version atomically and record it; approve it at once when the policy is auto."""
-        version = self._allocate(model)
-        now = _now()
-        registered = ModelVersion(
-            model=model,
-            version=version,
-            approval=Approval.PENDING,
-            stage=Stage.CANDIDATE,
-            family=family,
-            metrics=metrics,
-            evaluation=evaluation or {},
-            artifacts=artifacts,
-            lineage=lineage,
-            created_at=now,
-            updated_at=now,
-            history=[HistoryEntry(at=now, change="registered")],
-        )
-        self._db.put_item(
+        """Record the next version (approved at once when the policy is auto), exactly once per ``run_id``.
+
+        The counter, the version, the run → version mapping and the events are one transaction: called
+        again for the same run (a retried Register), it returns the version the first call made.
+        """
+        if run_id and (made := self._registered_by(model, run_id)) is not None:
+            self.deliver_pending()
+            return made
+        self._list_model(model)
+        for attempt in range(_ALLOCATE_ATTEMPTS):
+            latest = self._latest(model)
+            now = _now()
+            registered = ModelVersion(
+                model=model,
+                version=latest + 1,
+                approval=Approval.PENDING,
+                stage=Stage.CANDIDATE,
+                family=family,
+                metrics=metrics,
+                evaluation=evaluation or {},
+                artifacts=artifacts,
+                lineage=lineage,
+                created_at=now,
+                updated_at=now,
+                history=[HistoryEntry(at=now, change="registered")],
+            )
+            events = [("ModelRegistered", self._detail(registered))]
+            if auto_approve:
+                by, reason = "policy:auto", "approval policy is auto"
+                registered = self._changed(
+                    registered, f"approval {Approval.PENDING} -> {Approval.APPROVED}", by, reason,
+                    approval=Approval.APPROVED,
+                )  # fmt: skip
+                events.append(("ModelApproved", {**self._detail(registered), "by": by, "reason": reason}))
+            writes = [
+                self._counter_update(model, latest),
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": self._item(registered),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                *self._outbox_puts(events),
+            ]
+            if run_id:
+                writes.append(
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                **_run_key(model, run_id),
+                                "version": {"N": str(registered.version)},
+                                "at": {"S": now},
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                )
+            try:
+                self._db.transact_write_items(TransactItems=writes)
+            except self._db.exceptions.TransactionCanceledException:
+                if run_id and (made := self._registered_by(model, run_id)) is not None:
+                    self.deliver_pending()  # a concurrent attempt of the same run won
+                    return made
+                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # another run took the number
+                continue
+            self.deliver_pending()
+            return registered
+        raise StaleStateError(f"{model}: no version number allocated, too many concurrent registrations")
+
+    def registered_by(self, model: str, run_id: str) -> ModelVersion | None:
+        """The version pipeline run ``run_id`` registered, if it did."""
+        return self._registered_by(model, run_id)
+
+    def deliver_pending(self) -> int:
+        """Publish every committed event still in the outbox, oldest first; returns how many were sent.
+
+        Raises ``EventDeliveryError`` when the bus refuses one: it stays in the outbox for the next try.
+        """
+        pages = self._db.get_paginator("query").paginate(
             TableName=self.table,
-            Item=self._item(registered),
-            ConditionExpression="attribute_not_exists(pk)",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": _OUTBOX}},
+            ConsistentRead=True,
         )
-        self._publisher.publish("ModelRegistered", self._detail(registered))
-        if auto_approve:
-            return self.approve(model, version, by="policy:auto", reason="approval policy is auto")
-        return registered
+        sent = 0
+        for page in pages:
+            for item in page["Items"]:
+                detail_type, detail = item["detail_type"]["S"], json.loads(item["detail"]["S"])
+                try:
+                    self._publisher.publish(detail_type, detail)
+                except Exception as exc:
+                    raise EventDeliveryError(
+                        f"{detail.get('model')} v{detail.get('version')} is recorded, but its {detail_type} "
+                        f"event could not be delivered ({exc}); it stays in the outbox: retry to deliver it"
+                    ) from exc
+                self._db.delete_item(TableName=self.table, Key={"pk": item["pk"], "sk": item["sk"]})
+                sent += 1
+        return sent
 
     def approve(self, model: str, version: int, *, by: str = "liveml", reason: str = "") -> ModelVersion:
         return self._decide(model, version, Approval.APPROVED, by=by, reason=reason)
@@ -136,8 +233,8 @@ class Registry:
             reason,
             approval=Approval.REJECTED,
         )
-        self._transact([self._conditional_put(updated, current.revision)], f"{model} v{version}")
-        self._publisher.publish("ModelRejected", {**self._detail(updated), "by": by, "reason": reason})
+        event = ("ModelRejected", {**self._detail(updated), "by": by, "reason": reason})
+        self._transact([self._conditional_put(updated, current.revision)], f"{model} v{version}", [event])
         return updated
 
     def set_stage(
@@ -177,12 +274,12 @@ class Registry:
                     }
                 }
             )
-        self._transact(writes, f"{model} v{version}")
-        self._publisher.publish("ModelStageChanged", {**self._detail(updated), "from": current.stage.value})
+        event = ("ModelStageChanged", {**self._detail(updated), "from": current.stage.value})
+        self._transact(writes, f"{model} v{version}", [event])
         return updated
 
     # ------------------------------------------------------------------ internals
-    def _allocate(self, model: str) -> int:
+    def _list_model(self, model: str) -> None:
         # List the model once; a model already listed fails the condition, which is fine.
         with suppress(self._db.exceptions.ConditionalCheckFailedException):
             self._db.put_item(
@@ -190,15 +287,46 @@ class Registry:
                 Item={"pk": {"S": "MODELS"}, "sk": {"S": f"MODEL#{model}"}, "created_at": {"S": _now()}},
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        # ADD is atomic: two concurrent registrations never get the same number.
-        answer = self._db.update_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"MODEL#{model}"}, "sk": {"S": "COUNTER"}},
-            UpdateExpression="ADD latest :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(answer["Attributes"]["latest"]["N"])
+
+    def _latest(self, model: str) -> int:
+        key = {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": _COUNTER}}
+        item = self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        # No counter yet reads as 0; a wrong read only fails the transaction's condition, which retries.
+        return int(item.get("latest", {}).get("N", 0)) if item else 0
+
+    def _counter_update(self, model: str, latest: int) -> dict[str, Any]:
+        """Move the counter from ``latest`` to the next number: refused if another registration moved it."""
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": _COUNTER}},
+            "UpdateExpression": "SET latest = :next",
+            "ExpressionAttributeValues": {":next": {"N": str(latest + 1)}},
+        }
+        if latest:
+            update["ConditionExpression"] = "latest = :latest"
+            update["ExpressionAttributeValues"][":latest"] = {"N": str(latest)}
+        else:
+            update["ConditionExpression"] = "attribute_not_exists(latest)"
+        return {"Update": update}
+
+    def _registered_by(self, model: str, run_id: str) -> ModelVersion | None:
+        item = self._db.get_item(TableName=self.table, Key=_run_key(model, run_id), ConsistentRead=True)
+        return self.get(model, int(item["Item"]["version"]["N"])) if "Item" in item else None
+
+    def _outbox_puts(self, events: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Outbox items for ``events``, in order: they commit with the change they describe."""
+        stamp = _now()
+        puts = []
+        for n, (detail_type, detail) in enumerate(events):
+            event_id = f"{stamp}#{detail.get('model')}#{int(detail.get('version', 0)):06d}#{n:02d}"
+            item = {
+                "pk": {"S": _OUTBOX},
+                "sk": {"S": f"EVENT#{event_id}"},
+                "detail_type": {"S": detail_type},
+                "detail": {"S": json.dumps({**detail, "event_id": event_id})},
+            }
+            puts.append({"Put": {"TableName": self.table, "Item": item}})
+        return puts
 
     def _decide(self, model: str, version: int, approval: Approval, *, by: str, reason: str) -> ModelVersion:
         current = self.get(model, version)
@@ -207,9 +335,9 @@ class Registry:
         updated = self._changed(
             current, f"approval {current.approval} -> {approval}", by, reason, approval=approval
         )
-        self._transact([self._conditional_put(updated, current.revision)], f"{model} v{version}")
-        event = "ModelApproved" if approval is Approval.APPROVED else "ModelRejected"
-        self._publisher.publish(event, {**self._detail(updated), "by": by, "reason": reason})
+        kind = "ModelApproved" if approval is Approval.APPROVED else "ModelRejected"
+        event = (kind, {**self._detail(updated), "by": by, "reason": reason})
+        self._transact([self._conditional_put(updated, current.revision)], f"{model} v{version}", [event])
         return updated
 
     @staticmethod
@@ -260,13 +388,17 @@ class Registry:
             put["ExpressionAttributeValues"] = {":v": {"N": str(previous)}}
         return {"Put": put}
 
-    def _transact(self, writes: list[dict[str, Any]], what: str) -> None:
+    def _transact(
+        self, writes: list[dict[str, Any]], what: str, events: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Commit ``writes`` with their ``events`` in the outbox, then deliver them."""
         try:
-            self._db.transact_write_items(TransactItems=writes)
+            self._db.transact_write_items(TransactItems=[*writes, *self._outbox_puts(events)])
         except self._db.exceptions.TransactionCanceledException:
             raise StaleStateError(
                 f"{what} changed while this change was computed: read it again and retry"
             ) from None
+        self.deliver_pending()
 
     @staticmethod
     def _detail(version: ModelVersion) -> dict[str, Any]:

@@ -57,5 +57,6 @@ def register_step(
         family=str(manifest.get("family", "")),
         evaluation=evaluation,
         auto_approve=settings.approval is ApprovalPolicy.AUTO,
+        run_id=state.run_id,
     )
     return {"version": version.version, "approval": version.approval.value, "stage": version.stage.value}

@@ -1,7 +1,12 @@
-"""The executor's and the bootstrap's pure parts: paths, environment, handler loading, error shapes."""
+"""The executor's and the bootstrap's pure parts: paths, environment, handler loading, error shapes.
+
+Run under LocalStack's interpreter by tests/integration/localcloud/test_executor_parts.py (not collected
+by the dev venv's pytest: the file name does not start with test_).
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -11,11 +16,12 @@ import pytest
 
 from liveml.localcloud import bootstrap
 
-# The executor runs inside LocalStack; it is importable here only while the dev venv has localstack-core.
-# Importing localstack.config appends "[::1]" to no_proxy in os.environ, which breaks httpx's proxy
-# parsing in later tests of the session: undo its changes to the environment.
+# The executor runs inside LocalStack, so these run under LocalStack's own interpreter (its venv has
+# localstack-core, whose moto fork clashes with the dev venv's moto): the integration test
+# tests/integration/localcloud/test_executor_parts.py starts them there. Importing localstack.config
+# appends "[::1]" to no_proxy in os.environ: undo its changes to the environment.
 _environment = dict(os.environ)
-executor = pytest.importorskip("liveml.localcloud.executor")
+executor = importlib.import_module("liveml.localcloud.executor")
 os.environ.clear()
 os.environ.update(_environment)
 
@@ -114,4 +120,4 @@ def test_error_payload_has_type_message_and_trace() -> None:
         body = json.loads(bootstrap._error_payload(exc))
     assert body["errorType"] == "ValueError"
     assert body["errorMessage"] == "bad level"
-    assert body["stackTrace"] and "test_executor_parts.py" in body["stackTrace"][0]
+    assert body["stackTrace"] and "check_executor_parts.py" in body["stackTrace"][0]
