@@ -61,6 +61,13 @@ VARIABLES: tuple[Variable, ...] = (
         "SHADOW", None, "liveml.serving", "JSON: the candidate that scores sampled requests in the shadows"
     ),
     Variable("SHADOW_QUEUE", None, "liveml.serving", "SQS queue of the shadow samples"),
+    # Data and tools.
+    Variable(
+        "MAX_DATASET_BYTES", "2147483648", "liveml.data", "most bytes a dataset may decompress to"
+    ),
+    Variable(
+        "ADVISE_BEDROCK_MODEL", None, "liveml.advise", "Bedrock model id `liveml advise --llm bedrock` uses"
+    ),
     # Rollouts.
     Variable(
         "PREDICT_FUNCTION", None, "liveml.rollout", "the predict function whose `live` alias rollouts move"
