@@ -223,6 +223,24 @@ class EventStore(Protocol):
     def get(self, key: str) -> bytes: ...
 
 
+def write_lines(store: EventStore, lines: Iterable[dict[str, Any]], *, received_at: datetime) -> list[str]:
+    """Write stored lines (see :func:`stored_line`) into their partitions, one file per partition;
+    returns the keys written."""
+    import uuid
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        day = date.fromisoformat(line["timestamp"][:10])
+        groups.setdefault(partition_prefix(line["game"], line["type"], day), []).append(line)
+    stamp = received_at.strftime("%Y%m%dT%H%M%S")
+    keys = []
+    for prefix, group in groups.items():
+        key = f"{prefix}{stamp}-{uuid.uuid4().hex[:16]}.jsonl.gz"
+        store.put(key, encode_lines(group))
+        keys.append(key)
+    return keys
+
+
 def days(start: datetime, end: datetime) -> list[date]:
     """Every UTC day from ``start`` to ``end`` inclusive (the ``dt=`` partitions to read)."""
     first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()

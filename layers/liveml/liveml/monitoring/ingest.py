@@ -16,7 +16,6 @@ import logging
 import os
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,9 +30,8 @@ from liveml.monitoring.events import (
     EventLimits,
     EventStore,
     check_events,
-    encode_lines,
-    partition_prefix,
     stored_line,
+    write_lines,
 )
 
 if TYPE_CHECKING:
@@ -327,19 +325,11 @@ class EventIngestor:
         }
 
     def _store(self, game: str, events: Iterable[Any], now: datetime) -> None:
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for event in events:
-            groups[partition_prefix(game, event.type, event.timestamp.date())].append(
-                stored_line(event, game, now)
-            )
-        stamp = now.strftime("%Y%m%dT%H%M%S")
-        for prefix, lines in groups.items():
-            key = f"{prefix}{stamp}-{uuid.uuid4().hex[:16]}.jsonl.gz"
-            try:
-                self.store.put(key, encode_lines(lines))
-            except Exception as exc:
-                log.exception("writing %s failed", key)
-                raise StorageError("events could not be stored; resend the batch") from exc
+        try:
+            write_lines(self.store, (stored_line(e, game, now) for e in events), received_at=now)
+        except Exception as exc:
+            log.exception("writing events failed")
+            raise StorageError("events could not be stored; resend the batch") from exc
 
 
 def _no_constants(name: str) -> Any:
