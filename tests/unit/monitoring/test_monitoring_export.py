@@ -42,7 +42,7 @@ def store_events(store: EventStore, frame: pd.DataFrame, *, game: str = "default
 
 @pytest.fixture(scope="module")
 def events() -> pd.DataFrame:
-    return generate_events(1500, 3, start=START, days=45)
+    return generate_events(600, 3, start=START, days=45)
 
 
 @pytest.fixture

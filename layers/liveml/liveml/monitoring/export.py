@@ -151,7 +151,8 @@ def build_dataset(
         if feature.agg is Aggregation.COUNT:
             column = groups.size().reindex(players, fill_value=0)
         elif feature.agg is Aggregation.ACTIVE_DAYS:
-            column = groups["ts"].agg(lambda s: s.dt.floor("D").nunique()).reindex(players, fill_value=0)
+            active = rows.assign(day=rows["ts"].dt.floor("D")).drop_duplicates(["player_id", "day"])
+            column = active.groupby("player_id").size().reindex(players, fill_value=0)
         elif feature.agg is Aggregation.DAYS_SINCE:
             last = groups["ts"].max().reindex(players)
             column = ((at - last).dt.total_seconds() / 86_400).round(3).fillna(days)
