@@ -23,7 +23,6 @@ _KINDS: dict[str, tuple[list[str], Literal["absent", "present"]]] = {
     "churn": (["session_start"], "absent"),  # churned: no session within the horizon
     "purchase": (["purchase"], "present"),  # bought: a purchase within the horizon
 }
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class LabelSpec(BaseModel):
@@ -71,23 +70,21 @@ def events_frame(
     import pandas as pd
 
     wanted = list(dict.fromkeys(properties))
-    ids: list[str] = []
-    players: list[str] = []
-    kinds: list[str] = []
-    stamps: list[str] = []
-    values: dict[str, list[Any]] = {name: [] for name in wanted}
-    for line in read_events(store, game=game, types=types, start=start, end=end):
-        ids.append(line["event_id"])
-        players.append(line["player_id"])
-        kinds.append(line["type"])
-        stamps.append(line["timestamp"])
-        props = line.get("properties") or {}
-        for name in wanted:
-            values[name].append(props.get(name))
-    frame = pd.DataFrame({"event_id": ids, "player_id": players, "type": kinds})
-    frame["ts"] = pd.to_datetime(pd.Series(stamps, dtype=object), format=_TS_FORMAT, utc=True)
+    records = list(read_events(store, game=game, types=types, start=start, end=end))
+    frame = pd.DataFrame(
+        {
+            "event_id": [r["event_id"] for r in records],
+            "player_id": [r["player_id"] for r in records],
+            "type": [r["type"] for r in records],
+        }
+    )
+    stamps = [r["timestamp"] for r in records]
+    # Stored timestamps are all UTC "…Z": numpy's ISO parser reads them far faster than strptime.
+    parsed = np.array([stamp.removesuffix("Z") for stamp in stamps], dtype="datetime64[us]")
+    frame["ts"] = pd.to_datetime(parsed).tz_localize("UTC")
     for name in wanted:
-        frame[property_column(name)] = pd.to_numeric(pd.Series(values[name], dtype=object), errors="coerce")
+        values = [(r.get("properties") or {}).get(name) for r in records]
+        frame[property_column(name)] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
     frame = frame.drop_duplicates("event_id", keep="first")
     inside = (frame["ts"] >= pd.Timestamp(start)) & (frame["ts"] < pd.Timestamp(end))
     return frame.loc[inside].reset_index(drop=True)
