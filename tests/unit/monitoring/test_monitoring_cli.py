@@ -77,3 +77,16 @@ def test_the_readme_export_example_is_valid_settings() -> None:
     assert block is not None
     settings = PipelineSettings.from_yaml(block.group(1))
     assert settings.export is not None and yaml.safe_dump(settings.export)
+
+
+def test_the_app_factory_takes_its_folder_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from liveml.monitoring import FolderEventStore
+
+    monkeypatch.setenv("LIVEML_EVENTS_FOLDER", str(tmp_path))
+    app = create_events_app()  # what `uvicorn --factory liveml.monitoring:create_events_app` calls
+    assert isinstance(app.state.ingestor.store, FolderEventStore)
+    assert TestClient(app).get("/health").json() == {"status": "ok"}

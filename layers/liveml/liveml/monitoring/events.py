@@ -24,6 +24,8 @@ DEFAULT_GAME = "default"
 GAME_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 TYPE_PATTERN = r"^[a-z0-9_.-]{1,64}$"
+PROPERTIES_MAX_BYTES = 8192
+PROPERTIES_MAX_DEPTH = 4
 #: Control, format (bidi overrides, zero-width) and line/paragraph separators: invisible or misleading.
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
@@ -39,8 +41,8 @@ class EventLimits:
 
     max_events: int = field(default_factory=lambda: _int_env("LIVEML_EVENTS_MAX_BATCH", 500))
     max_body_bytes: int = field(default_factory=lambda: _int_env("LIVEML_EVENTS_MAX_BODY_BYTES", 1_048_576))
-    max_properties_bytes: int = 8192
-    max_properties_depth: int = 4
+    max_properties_bytes: int = PROPERTIES_MAX_BYTES
+    max_properties_depth: int = PROPERTIES_MAX_DEPTH
     max_future: timedelta = timedelta(minutes=5)
     max_age: timedelta = timedelta(days=30)
 
@@ -94,12 +96,11 @@ class Event(BaseModel):
     def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        limits = EventLimits()
         size = len(json.dumps(value, separators=(",", ":"), allow_nan=False))
-        if size > limits.max_properties_bytes:
-            raise ValueError(f"{size} bytes as JSON, at most {limits.max_properties_bytes}")
-        if _depth(value) > limits.max_properties_depth:
-            raise ValueError(f"nested deeper than {limits.max_properties_depth} levels")
+        if size > PROPERTIES_MAX_BYTES:
+            raise ValueError(f"{size} bytes as JSON, at most {PROPERTIES_MAX_BYTES}")
+        if _depth(value) > PROPERTIES_MAX_DEPTH:
+            raise ValueError(f"nested deeper than {PROPERTIES_MAX_DEPTH} levels")
         return value
 
 

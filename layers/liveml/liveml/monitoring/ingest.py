@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_TABLE = "LIVEML_EVENTS_TABLE"
 DEDUPE_DAYS = "LIVEML_EVENTS_DEDUPE_DAYS"
+EVENTS_FOLDER = "LIVEML_EVENTS_FOLDER"
 
 _STATUS_KIND = {
     400: "bad_request",
@@ -338,7 +339,8 @@ def _no_constants(name: str) -> Any:
 
 def default_ingestor(*, folder: Path | str | None = None) -> EventIngestor:
     """S3 (``LIVEML_DATA_BUCKET``) and DynamoDB (``LIVEML_EVENTS_TABLE``), or a local folder and
-    in-memory ids when ``folder`` is given."""
+    in-memory ids when ``folder`` (or ``LIVEML_EVENTS_FOLDER``) is given."""
+    folder = folder or os.environ.get(EVENTS_FOLDER) or None
     if folder is not None:
         return EventIngestor(FolderEventStore(folder), MemoryEventIds())
     from liveml.config import Settings
@@ -383,7 +385,10 @@ def handle_apigw(ingestor: EventIngestor, event: dict[str, Any]) -> tuple[dict[s
 
 def create_events_app(ingestor: EventIngestor | None = None, *, folder: Path | str | None = None) -> FastAPI:
     """``POST /events`` as an async FastAPI app (uvicorn, EKS, local tests): the same answers as the
-    Lambda function. Blocking storage calls run in a worker thread so the event loop keeps serving."""
+    Lambda function. Blocking storage calls run in a worker thread so the event loop keeps serving.
+
+    ``uvicorn --factory liveml.monitoring:create_events_app`` serves it with the stores the environment
+    names (``LIVEML_EVENTS_FOLDER`` for a local folder)."""
     from fastapi import FastAPI, Request
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse, Response
