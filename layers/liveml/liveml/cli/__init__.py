@@ -36,6 +36,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.experiment", "experiment"),
     ("liveml.cli.rollout", "rollout"),
     ("liveml.cli.advise", "advise"),
+    ("liveml.cli.events", "events"),
+    ("liveml.cli.export", ""),
 ]
 
 

@@ -46,6 +46,9 @@ class PipelineSettings(BaseModel):
     #: How an approved version rolls out (``liveml.rollout.RolloutSettings`` fields). Kept as given, so
     #: the stack's defaults fill the rest at rollout time; checked here so a typo fails the run early.
     rollout: dict[str, Any] | None = None
+    #: How ``liveml export`` and the scheduled export build this model's dataset from player events
+    #: (``liveml.monitoring.export.ExportSettings`` fields); checked here so a typo fails early.
+    export: dict[str, Any] | None = None
 
     @field_validator("rollout")
     @classmethod
@@ -54,6 +57,15 @@ class PipelineSettings(BaseModel):
             from liveml.rollout.settings import RolloutSettings
 
             RolloutSettings.model_validate(value)
+        return value
+
+    @field_validator("export")
+    @classmethod
+    def _export_fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from liveml.monitoring.export import ExportSettings
+
+            ExportSettings.model_validate(value)
         return value
 
     @classmethod
