@@ -62,12 +62,17 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("SHADOW_QUEUE", None, "liveml.serving", "SQS queue of the shadow samples"),
     # Data and tools.
-    Variable(
-        "MAX_DATASET_BYTES", "2147483648", "liveml.data", "most bytes a dataset may decompress to"
-    ),
+    Variable("MAX_DATASET_BYTES", "2147483648", "liveml.data", "most bytes a dataset may decompress to"),
     Variable(
         "ADVISE_BEDROCK_MODEL", None, "liveml.advise", "Bedrock model id `liveml advise --llm bedrock` uses"
     ),
+    # Player events (the ingest function, `liveml events`).
+    Variable("EVENTS_TABLE", None, "liveml.monitoring", "DynamoDB table of the event ids already stored"),
+    Variable("EVENTS_DEDUPE_DAYS", "7", "liveml.monitoring", "days an event id is remembered"),
+    Variable("EVENTS_FOLDER", None, "liveml.monitoring", "store events in this local folder, not S3"),
+    Variable("EVENTS_MAX_BATCH", "500", "liveml.monitoring", "events a `POST /events` batch may carry"),
+    Variable("EVENTS_MAX_BODY_BYTES", "1048576", "liveml.monitoring", "largest `POST /events` body"),
+    Variable("API_KEY", None, "liveml.cli", "the API key `liveml events send --url` uses"),
     # Rollouts.
     Variable(
         "PREDICT_FUNCTION", None, "liveml.rollout", "the predict function whose `live` alias rollouts move"
