@@ -36,7 +36,7 @@ from liveml.serving import assignment as assignment_module
 from liveml.training import train_model
 from liveml.training.export import check_compact_parity, sklearn_outputs, to_compact
 from liveml.training.families import FAMILIES
-from liveml.training.search import make_pipeline
+from liveml.training.tuning import make_pipeline
 
 SMALL: dict[str, dict[str, Any]] = {
     "linear": {"C": 1.0, "select_percentile": 75, "interactions": True},

@@ -17,7 +17,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from liveml.inference import read_manifest, sha256_bytes
+from liveml.inference import read_manifest
+from liveml.modeldir import sha256_hex
 from liveml.registry import Artifact, Lineage, ModelVersion, RecordingPublisher, Registry
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -65,7 +66,7 @@ def register_dir(registry: Registry, s3: Any, model: str, model_dir: Path) -> Mo
         data = path.read_bytes()
         s3.put_object(Bucket=BUCKET, Key=key, Body=data)
         artifacts[path.name] = Artifact(
-            uri=f"s3://{BUCKET}/{key}", sha256=sha256_bytes(data), size_bytes=len(data)
+            uri=f"s3://{BUCKET}/{key}", sha256=sha256_hex(data), size_bytes=len(data)
         )
     metrics = {k: float(v) for k, v in manifest["metrics"].items() if isinstance(v, int | float)}
     lineage = Lineage(

@@ -6,20 +6,31 @@ from pathlib import Path
 from typing import Any
 
 from liveml.advise.errors import AdviseError
-from liveml.aws.s3 import get_bytes
-from liveml.inference import sha256_bytes
+from liveml.modeldir import (
+    COMPACT,
+    CONTRACT,
+    GOLDEN_REQUESTS,
+    HOLDOUT_REFERENCE,
+    HOLDOUT_ROWS,
+    MANIFEST,
+    MODEL_CARD_JSON,
+    ONNX,
+    IntegrityError,
+    fetch_verified,
+    sha256_hex,
+)
 from liveml.registry import ModelVersion
 
 #: What comparing and sizing a version reads (the report, trials and drift sample are not needed).
 NEEDED = (
-    "manifest.json",
-    "model.onnx",
-    "model.compact.json",
-    "contract.yaml",
-    "model_card.json",
-    "holdout_rows.jsonl",
-    "holdout_reference.npz",
-    "golden_requests.json",
+    MANIFEST,
+    ONNX,
+    COMPACT,
+    CONTRACT,
+    MODEL_CARD_JSON,
+    HOLDOUT_ROWS,
+    HOLDOUT_REFERENCE,
+    GOLDEN_REQUESTS,
 )
 
 
@@ -28,20 +39,20 @@ def fetch_version(version: ModelVersion, folder: Path, *, s3: Any = None) -> Pat
     differs from what the registry recorded is refused."""
     target = folder / str(version.version)
     target.mkdir(parents=True, exist_ok=True)
-    if "manifest.json" not in version.artifacts:
-        raise AdviseError(f"{version.model} v{version.version} has no manifest.json artifact")
+    if MANIFEST not in version.artifacts:
+        raise AdviseError(f"{version.model} v{version.version} has no {MANIFEST} artifact")
     for name in NEEDED:
         artifact = version.artifacts.get(name)
         if artifact is None:
             continue  # optional (the compact model exists only when the model fits it)
         path = target / name
-        if path.is_file() and sha256_bytes(path.read_bytes()) == artifact.sha256:
+        if path.is_file() and sha256_hex(path.read_bytes()) == artifact.sha256:
             continue  # already here and intact
-        data = get_bytes(artifact.uri, s3=s3)
-        if sha256_bytes(data) != artifact.sha256:
+        try:
+            data = fetch_verified(artifact.uri, artifact.sha256, s3=s3)
+        except IntegrityError as exc:
             raise AdviseError(
-                f"{artifact.uri}: sha256 differs from what the registry recorded for "
-                f"{version.model} v{version.version}: refusing to use it"
-            )
+                f"{exc} (the registry's record of {version.model} v{version.version})"
+            ) from None
         path.write_bytes(data)
     return target
