@@ -2,7 +2,7 @@
 for the stack here: these are unit tests, with no LocalStack).
 
 Three versions of one churn model, trained once per session on the same synthetic players:
-v1 linear, v2 linear without the free-text column (so it has a compact on-device model), v3 a random
+v1 linear, v2 linear without the free-text column, v3 a random
 forest — all small and quick, but real models trained on data.
 """
 

@@ -36,8 +36,8 @@ def test_cli_compares_every_candidate_and_recommends_one(stack: Any, tmp_path: P
         assert 0.5 < c["metrics"]["roc_auc"] <= 1 and 0 <= c["calibration_error"] < 0.5
         assert all(0 <= p <= 1 and 0 <= o <= 1 for p, o in c["calibration_curve"])
         assert set(c["segments"]) == {"device", "country"} and c["segment_gap"] is not None
-    # Only v2 was trained without the free-text column, so only it has a compact on-device model.
-    assert [c["on_device"] for c in data["candidates"]] == [False, True, False]
+    # The compact format carries TF-IDF text too, so every version has an on-device model.
+    assert [c["on_device"] for c in data["candidates"]] == [True, True, True]
     assert data["recommended"] in (1, 2, 3) and data["reasons"]
     assert data["facts"][f"v{data['recommended']}.roc_auc"] == next(
         c["metrics"]["roc_auc"] for c in data["candidates"] if c["version"] == data["recommended"]
