@@ -62,6 +62,8 @@ Files beside it:
 * ``contract.yaml``; ``model_card.md`` and ``model_card.json``; ``report.html`` (plots embedded);
 * ``trials.json`` — every optuna trial: number, state, value, family, params, fold scores, seconds;
 * ``reference_sample.csv`` — up to 2,000 training rows (contract columns) for drift monitoring;
+* ``reference_sketch.json`` — the training rows binned per feature, and the holdout's predictions
+  (``liveml.monitoring.sketches``): what the drift monitor compares each window with;
 * ``holdout_rows.jsonl`` — the holdout's raw rows (every contract column but the target; JSON
   types, datetimes as ISO 8601): any model's pre-graph step can consume them, so a champion trained
   on another contract version is scored on exactly this run's holdout;

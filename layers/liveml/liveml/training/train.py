@@ -28,6 +28,7 @@ from liveml.contract import Contract
 from liveml.features import pregraph_spec, strongest_numeric
 from liveml.inference import MANIFEST_FORMAT_VERSION, sha256_bytes
 from liveml.inference.onnx_model import predictions_from_outputs
+from liveml.monitoring.sketches import SKETCH_FILE, holdout_predictions, reference_sketch
 from liveml.training import report as reporting
 from liveml.training.errors import TrainingError
 from liveml.training.evaluate import HOLDOUT_ROWS, evaluate_model_dir
@@ -362,6 +363,15 @@ def _write_model_dir(
     sample_cols = [c.name for c in contract.columns if c.name in train.columns]
     sample = train[sample_cols].sample(n=min(REFERENCE_SAMPLE_ROWS, len(train)), random_state=seed)
     sample.to_csv(tmp / "reference_sample.csv", index=False)
+    # Binned once here, so the monitor compares a window of captures in one pass.
+    sketch = reference_sketch(
+        contract,
+        {c: train[c].to_numpy() for c in sample_cols},
+        task=task,
+        predictions=holdout_predictions(expected, task, classes),
+        seed=seed,
+    )
+    _write(tmp / SKETCH_FILE, sketch.to_json())
 
     inputs = graph_inputs(pipeline, hold)
     # Strings as fixed-width unicode: the file then loads without pickle (allow_pickle=False).
