@@ -377,6 +377,7 @@ class Monitor:
                 self.bucket, model, decision.trigger, decision.reason, s3=self.s3, now=now
             )
             self.alert(
+                model,
                 f"LiveML: retraining {model} ({decision.trigger.value})",
                 f"{decision.reason}\n\ndataset: {dataset}",
             )
@@ -388,11 +389,19 @@ class Monitor:
             }
         return {"started": False, "reason": "no persistent drift or accuracy loss"}
 
-    def alert(self, subject: str, message: str) -> None:
+    def alert(self, model: str, subject: str, message: str) -> None:
         if not self.alerts_topic:
             return
         sns = self.sns or client("sns")
-        sns.publish(TopicArn=self.alerts_topic, Subject=subject[:100], Message=message)
+        sns.publish(
+            TopicArn=self.alerts_topic,
+            Subject=subject[:100],
+            Message=message,
+            MessageAttributes={
+                "model": {"DataType": "String", "StringValue": model},
+                "kind": {"DataType": "String", "StringValue": "retrain"},
+            },
+        )
 
 
 def _brief(record: dict[str, Any]) -> dict[str, Any]:
