@@ -180,3 +180,24 @@ def test_the_report_draws_drift_distributions_and_live_accuracy(stack: FakeStack
     html = write_report("churn", drift, accuracy_records, tmp_path / "monitoring.html").read_text()
     assert "sessions_last_7d: reference vs live" in html and "Live accuracy over time" in html
     assert html.count("data:image/png;base64,") >= 4  # drift over time, the feature, the prediction, accuracy
+
+
+def test_the_lowest_measured_live_roc_auc_is_put_for_the_alarm(stack: FakeStack) -> None:
+    version = stack.register()
+    stack.capture("churn", version, END - timedelta(minutes=5), generate_players(300, seed=8))
+    for estimate, roc_auc, end in ((False, 0.71, "2025-06-02T01:00Z"), (True, 0.5, "2025-06-02T01:15Z")):
+        record = {"version": str(version), "window_end": end, "labelled": 400, "roc_auc": roc_auc}
+        record |= {"holdout_roc_auc": 0.86, "estimate": estimate}
+        key = f"monitoring/churn/accuracy/version={version}/{end}.json"
+        stack.put(stack.bucket, key, json.dumps(record).encode())
+    summary = _monitor(stack).run(Window.ending(END, 15))
+    assert summary["min_live_roc_auc"] is None  # the latest record is an estimate: not a measurement
+    key = f"monitoring/churn/accuracy/version={version}/2025-06-02T01:30Z.json"
+    stack.put(stack.bucket, key, json.dumps({"labelled": 400, "roc_auc": 0.71, "estimate": False}).encode())
+    assert _monitor(stack).run(Window.ending(END, 15))["min_live_roc_auc"] == 0.71
+    names = {
+        m["MetricName"]
+        for m in stack.cloudwatch.list_metrics(Namespace="LiveML")["Metrics"]
+        if not m["Dimensions"]
+    }
+    assert names == {"DriftScore", "LiveRocAuc"}

@@ -3,8 +3,9 @@
 Per (model, version) the run writes a monitoring record to
 ``s3://<data bucket>/monitoring/<model>/drift/version=<v>/<window end>.json`` and CloudWatch metrics
 (namespace ``LiveML``): ``DriftScore`` by (model, version) and by (model, version, feature),
-``DriftedFeatures`` and ``MonitoredRows`` by (model, version), and ``DriftScore`` without dimensions
-(the largest in the run) for the stack's alarm. Then the retrain policy looks at the model's records.
+``DriftedFeatures`` and ``MonitoredRows`` by (model, version); and without dimensions, for the stack's
+alarms, ``DriftScore`` (the largest in the run) and ``LiveRocAuc`` (the lowest measured live ROC AUC
+among the versions' latest accuracy records). Then the retrain policy looks at the model's records.
 
 A window with fewer than ``min_rows`` captures records ``not_enough_data``, a version without a
 reference sketch ``no_reference``, captures whose features do not match the version's contract
@@ -286,6 +287,7 @@ class Monitor:
     def run(self, window: Window, *, models: Sequence[str] | None = None) -> dict[str, Any]:
         summary: dict[str, Any] = {"window_end": window.end.isoformat(), "models": {}}
         scores: list[float] = []
+        roc_aucs: list[float] = []
         for model in models or self.registry.models():
             settings = self.settings(model)
             versions = set(self.captured_versions(model))
@@ -318,16 +320,33 @@ class Monitor:
                 if record["status"] == Status.OK:
                     scores.append(float(record["score"]))
                 records.append(record)
+            for version in versions:
+                live = self.live_roc_auc(model, version, settings)
+                if live is not None:
+                    roc_aucs.append(live)
             summary["models"][model] = {
                 "versions": [_brief(r) for r in records],
                 "retrain": self.apply_policy(model, settings, records, window),
             }
-        if scores:
-            self.cloudwatch.put_metric_data(
-                Namespace=METRICS_NAMESPACE, MetricData=[{"MetricName": "DriftScore", "Value": max(scores)}]
-            )
+        # Without dimensions, for the stack's alarms: the worst drift and the worst measured live ROC AUC.
+        overall = [{"MetricName": "DriftScore", "Value": max(scores)}] if scores else []
+        overall += [{"MetricName": "LiveRocAuc", "Value": min(roc_aucs)}] if roc_aucs else []
+        if overall:
+            self.cloudwatch.put_metric_data(Namespace=METRICS_NAMESPACE, MetricData=overall)
         summary["max_score"] = max(scores, default=None)
+        summary["min_live_roc_auc"] = min(roc_aucs, default=None)
         return summary
+
+    def live_roc_auc(self, model: str, version: str, settings: MonitorSettings) -> float | None:
+        """The version's latest measured (not estimated) live ROC AUC with enough labels, if any."""
+        latest = self.recent(accuracy_prefix(model, version), 1)
+        if not latest:
+            return None
+        record = latest[-1]
+        enough = int(record.get("labelled") or 0) >= settings.min_labelled
+        if record.get("estimate") or record.get("roc_auc") is None or not enough:
+            return None
+        return float(record["roc_auc"])
 
     def put_metrics(self, record: dict[str, Any]) -> None:
         dims = [
