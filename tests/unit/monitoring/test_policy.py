@@ -74,3 +74,16 @@ def test_an_estimated_loss_needs_drift_to_corroborate_it() -> None:
 def test_retrain_on_limits_the_triggers() -> None:
     never = MonitorSettings(retrain_on=[])
     assert decide(never, [drift(e, True) for e in ENDS] * 2).trigger is None
+
+
+def test_checking_monitor_settings_needs_no_scipy() -> None:
+    """The validate step checks `monitor:` and has no scipy: the settings must not import the statistics."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['scipy'] = None\n"
+        "from liveml.pipeline import PipelineSettings\n"
+        "PipelineSettings.from_yaml('monitor:\\n  windows: 2\\n')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -25,13 +25,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveml.errors import LiveMLError
-from liveml.monitoring.drift import DriftThresholds
 from liveml.pipeline.start import REASON_METADATA, TRIGGER_METADATA, Trigger, metadata_text
+
+if TYPE_CHECKING:  # scipy stays out of the validate step, which checks these settings
+    from liveml.monitoring.drift import DriftThresholds
 
 
 class MonitorSettings(BaseModel):
@@ -52,6 +54,8 @@ class MonitorSettings(BaseModel):
     alpha: float = Field(default=0.01, gt=0, lt=0.5)
 
     def thresholds(self) -> DriftThresholds:
+        from liveml.monitoring.drift import DriftThresholds
+
         return DriftThresholds(
             psi=self.psi, null_rate=self.null_rate, unseen_rate=self.unseen_rate, alpha=self.alpha
         )
