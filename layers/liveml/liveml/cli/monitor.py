@@ -54,9 +54,14 @@ def status(
     retrains = []
     for name in [model] if model else registry.models():
         prefix = f"{MONITORING_PREFIX}/{name}/drift/"
+        # one listing of the version= folders, not a read of every record
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=outputs.data_bucket, Prefix=prefix, Delimiter="/"
+        )
+        folders = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
         versions = sorted(
-            {r["version"] for r in read_records(s3, outputs.data_bucket, prefix)},
-            key=lambda v: (len(str(v)), str(v)),
+            (f[len(prefix) :].strip("/").removeprefix("version=") for f in folders),
+            key=lambda v: (len(v), v),
         )
         for version in versions:
             last = read_records(s3, outputs.data_bucket, f"{prefix}version={version}/", 1)[-1]
