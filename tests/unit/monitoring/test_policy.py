@@ -87,3 +87,21 @@ def test_checking_monitor_settings_needs_no_scipy() -> None:
         "PipelineSettings.from_yaml('monitor:\\n  windows: 2\\n')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_monitor_function_imports_what_its_package_carries() -> None:
+    """Its package has numpy and scipy beside the layer: no FastAPI, ONNX Runtime, pandas, scikit-learn."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = (
+        "import sys\n"
+        "for name in ('fastapi', 'onnxruntime', 'pandas', 'sklearn', 'matplotlib', 'mangum'):\n"
+        "    sys.modules[name] = None\n"
+        f"sys.path.insert(0, {str(root / 'functions' / 'monitor')!r})\n"
+        "import app\n"
+    )
+    env_code = "import os; os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')\n" + code
+    subprocess.run([sys.executable, "-c", env_code], check=True, cwd=root, timeout=120)

@@ -31,10 +31,12 @@ from liveml.monitoring.policy import MonitorSettings, RetrainGate, decide, start
 from liveml.monitoring.sketches import SKETCH_FILE, ReferenceSketch, prediction_values
 from liveml.pipeline.settings import PipelineSettings
 from liveml.registry import Registry, RegistryError
-from liveml.serving.constants import METRICS_NAMESPACE
 
 log = logging.getLogger(__name__)
 
+#: The serving metrics' namespace (``liveml.serving.constants``), restated: importing ``liveml.serving``
+#: loads FastAPI, which the monitor function does not carry.
+METRICS_NAMESPACE = "LiveML"
 CAPTURE_PREFIX = "captures"
 MONITORING_PREFIX = "monitoring"
 #: The default window, minutes (``LIVEML_MONITOR_WINDOW_MINUTES``); the schedule runs once per window.
