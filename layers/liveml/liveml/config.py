@@ -73,6 +73,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("EVENTS_MAX_BATCH", "500", "liveml.monitoring", "events a `POST /events` batch may carry"),
     Variable("EVENTS_MAX_BODY_BYTES", "1048576", "liveml.monitoring", "largest `POST /events` body"),
     Variable("API_KEY", None, "liveml.cli", "the API key `liveml events send --url` uses"),
+    Variable(
+        "MONITOR_WINDOW_MINUTES", "15", "liveml.monitoring", "minutes of captures one drift window covers"
+    ),
     # Rollouts.
     Variable(
         "PREDICT_FUNCTION", None, "liveml.rollout", "the predict function whose `live` alias rollouts move"

@@ -17,6 +17,7 @@ from liveml.pipeline import (
     is_dataset_key,
     start_run,
 )
+from liveml.pipeline.start import metadata_text
 
 
 def test_missing_settings_mean_defaults() -> None:
@@ -74,6 +75,9 @@ def state_machine(moto: None) -> tuple[Any, str]:
     arn = sfn.create_state_machine(
         name="training", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
     )["stateMachineArn"]
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="bucket")
+    s3.put_bucket_versioning(Bucket="bucket", VersioningConfiguration={"Status": "Enabled"})
     return sfn, arn
 
 
@@ -86,9 +90,14 @@ def test_a_config_upload_starts_nothing(state_machine: tuple[Any, str]) -> None:
 
 def test_one_object_version_gets_one_run(state_machine: tuple[Any, str]) -> None:
     sfn, arn = state_machine
-    first = start_run(arn, "bucket", "datasets/churn/p.csv", "v1", sfn=sfn)
-    again = start_run(arn, "bucket", "datasets/churn/p.csv", "v1", sfn=sfn)
-    other = start_run(arn, "bucket", "datasets/churn/p.csv", "v2", sfn=sfn)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    v1, v2 = (
+        s3.put_object(Bucket="bucket", Key="datasets/churn/p.csv", Body=body)["VersionId"]
+        for body in (b"a\n1\n", b"a\n2\n")
+    )
+    first = start_run(arn, "bucket", "datasets/churn/p.csv", v1, sfn=sfn)
+    again = start_run(arn, "bucket", "datasets/churn/p.csv", v1, sfn=sfn)
+    other = start_run(arn, "bucket", "datasets/churn/p.csv", v2, sfn=sfn)
     assert first["started"] and other["started"]
     assert again["name"] == first["name"]
     names = [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
@@ -97,9 +106,29 @@ def test_one_object_version_gets_one_run(state_machine: tuple[Any, str]) -> None
     assert started == {
         "bucket": "bucket",
         "key": "datasets/churn/p.csv",
-        "version_id": "v1",
+        "version_id": v1,
         "model": "churn",
+        "trigger": "upload",  # no liveml-trigger metadata: a person uploaded it
+        "trigger_reason": "",
     }
+
+
+def test_a_run_records_the_trigger_the_object_carries(state_machine: tuple[Any, str]) -> None:
+    sfn, arn = state_machine
+    s3 = boto3.client("s3", region_name="us-east-1")
+    reason = "drift in 3 consecutive window(s): sessions_last_7d (PSI 1.2 > 0.1) — “quoted”"
+    s3.put_object(
+        Bucket="bucket",
+        Key="datasets/churn/retrain/x-drift/p.csv",
+        Body=b"a,b\n1,2\n",
+        Metadata={"liveml-trigger": "drift", "liveml-trigger-reason": metadata_text(reason)},
+    )
+    answer = start_run(arn, "bucket", "datasets/churn/retrain/x-drift/p.csv", None, sfn=sfn)
+    assert answer["started"] and answer["trigger"] == "drift"
+    started = json.loads(sfn.describe_execution(executionArn=answer["executionArn"])["input"])
+    assert started["trigger"] == "drift"
+    assert started["trigger_reason"].startswith("drift in 3 consecutive window(s): sessions_last_7d")
+    assert started["trigger_reason"].isascii()
 
 
 def test_a_catch_becomes_a_one_line_reason_without_the_trace() -> None:

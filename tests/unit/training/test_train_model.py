@@ -26,6 +26,7 @@ FILES = {
     "report.html",
     "trials.json",
     "reference_sample.csv",
+    "reference_sketch.json",
     "holdout_reference.npz",
     "golden_requests.json",
 }
@@ -48,6 +49,19 @@ def test_model_directory_is_complete_and_verifiable(trained: TrainResult, model_
     assert html.count("data:image/png;base64,") >= 5
     assert "# Model card" in (model_dir / "model_card.md").read_text()
     assert len(pd.read_csv(model_dir / "reference_sample.csv")) <= 2000
+
+
+def test_the_reference_sketch_sees_no_drift_in_the_holdout(model_dir: Path) -> None:
+    from liveml.monitoring.drift import compare
+    from liveml.monitoring.sketches import ReferenceSketch
+
+    sketch = ReferenceSketch.from_json((model_dir / "reference_sketch.json").read_text())
+    rows = [json.loads(line) for line in (model_dir / "holdout_rows.jsonl").read_text().splitlines()]
+    columns = {name: [r.get(name) for r in rows] for name in sketch.features}
+    result = compare(sketch, columns)
+    assert set(sketch.features) >= {"sessions_last_7d", "device", "country"}
+    assert sketch.prediction is not None and sketch.prediction.kind == "numeric"
+    assert not result.drifted, result.drifted_features
 
 
 def test_runtime_replays_golden_requests_and_parity(model_dir: Path) -> None:

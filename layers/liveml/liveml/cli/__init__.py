@@ -38,6 +38,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.advise", "advise"),
     ("liveml.cli.events", "events"),
     ("liveml.cli.export", ""),
+    ("liveml.cli.monitor", "monitor"),
 ]
 
 

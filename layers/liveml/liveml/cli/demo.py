@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import typer
 import yaml
@@ -14,11 +16,16 @@ from rich.table import Table
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
 from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
+from liveml.cli.monitor import print_summary
 from liveml.cli.pipeline import report_outcome, watch
 from liveml.cli.rollout import controller
+from liveml.errors import LiveMLError
 from liveml.modeldir import GOLDEN_REQUESTS
 from liveml.pipeline import SETTINGS_FILE, find_execution
-from liveml.registry import Registry
+from liveml.registry import ModelVersion, Registry
+from liveml.rollout.aliases import PredictFunction
+from liveml.rollout.binding import single_binding
+from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
 
 app = typer.Typer()
@@ -49,6 +56,8 @@ def demo(
         "cv_folds": 3,
         "seed": seed,
         "rollout": {"auto": False},
+        # The last act: drift in 2 windows in a row starts one retraining (then 5 minutes' cool-down).
+        "monitor": {"windows": 2, "cooldown_minutes": 5, "min_rows": 200},
     }
     s3.put_object(
         Bucket=outputs.data_bucket, Key=folder + "contract.yaml", Body=player_contract().to_yaml().encode()
@@ -105,3 +114,114 @@ def demo(
     console.print(f"POST /predict with a bad level  → {status} {json.dumps(answer)}")
     status, answer = call_api(outputs, "POST", "/predict", request, with_key=False)
     console.print(f"POST /predict without a key     → {status} {json.dumps(answer)}")
+
+    closed_loop(outputs, version)
+
+
+# ---------------------------------------------------------------------------- the last act: the loop
+
+
+def _players(version: ModelVersion, *, shift: bool) -> list[dict[str, Any]]:
+    """Simulated players: the version's holdout rows (its training distribution), or with
+    sessions_last_7d tripled, as after an update that changed how people play."""
+    from liveml.modeldir import HOLDOUT_ROWS
+
+    lines = get_bytes(version.artifacts[HOLDOUT_ROWS].uri).decode().splitlines()
+    rows = []
+    for i, line in enumerate(lines):
+        features = json.loads(line)
+        player = str(features.pop("player_id", f"sim-{i}"))
+        if shift and features.get("sessions_last_7d") is not None:
+            features["sessions_last_7d"] = min(int(features["sessions_last_7d"]) * 3 + 5, 500)
+        rows.append({"player_id": player, "features": features})
+    return rows
+
+
+def _send(outputs: StackOutputs, rows: list[dict[str, Any]], batch: int = 100) -> int:
+    sent = 0
+    for start in range(0, len(rows), batch):
+        status, answer = call_api(outputs, "POST", "/predict/batch", {"rows": rows[start : start + batch]})
+        if status != 200:
+            raise LiveMLError(f"POST /predict/batch answered {status}: {answer}")
+        sent += len(rows[start : start + batch])
+    return sent
+
+
+def _next_minute() -> datetime:
+    """Wait for the next minute to begin (the schedule fires on minutes), and return it."""
+    now = datetime.now(UTC)
+    boundary = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with console.status(f"waiting for the monitor's next window, {boundary:%H:%M}Z"):
+        time.sleep(max((boundary - now).total_seconds() + 2, 0))
+    return boundary
+
+
+def _monitor(outputs: StackOutputs, at: datetime) -> dict[str, Any]:
+    from liveml.monitoring.monitor import invoke_monitor  # scipy: only when the act runs
+
+    with console.status(f"monitor: the window ending {at:%H:%M}Z (invoked as its schedule would)"):
+        summary = invoke_monitor(outputs.raw["MonitorFunctionName"], at)
+    print_summary(summary)
+    return summary
+
+
+def closed_loop(outputs: StackOutputs, version: ModelVersion) -> None:
+    """Players play, their requests are captured, drift is induced, the monitor flags it, the alarm
+    fires, and one retraining run starts and registers a version whose lineage says why."""
+    model = version.model
+    console.rule("the loop: monitoring, drift, retraining")
+    # Every request captured, flushed within a second, so the windows below see this act's traffic.
+    function = PredictFunction(outputs.predict_function)
+    capture = {"LIVEML_CAPTURE_SAMPLE_RATE": "1.0", "LIVEML_CAPTURE_MAX_AGE_S": "1"}
+    with console.status("publishing the serving version with full capture"):
+        function.route(
+            function.publish(single_binding(version), description="demo: full capture", extra_env=capture)
+        )
+
+    # --- events: once `liveml events send` lands (issue 11, ingest), the simulated players also send
+    # --- their session events here, so the live accuracy below has labels to join.
+    calm = _players(version, shift=False)
+    console.print(f"[green]✓[/] {_send(outputs, calm)} players played as in training (POST /predict/batch)")
+    _monitor(outputs, _next_minute())
+
+    drifted = _players(version, shift=True)
+    sent = _send(outputs, drifted) + _send(outputs, drifted)
+    console.print(
+        f"[yellow]![/] {sent} requests from players who now play 3x as many sessions (drift induced)"
+    )
+    act_began = datetime.now(UTC) - timedelta(minutes=5)
+    for _ in range(2):  # the policy asks for drift in 2 windows in a row
+        retrain = _monitor(outputs, _next_minute())["models"][model]["retrain"]
+    # The stack's own schedule may have run in between and started it: either way, one copy.
+    s3 = client("s3")
+    listed = s3.list_objects_v2(Bucket=outputs.data_bucket, Prefix=f"datasets/{model}/retrain/")
+    copies = [c for c in listed.get("Contents", []) if c["LastModified"] >= act_began]
+    if not copies:
+        raise LiveMLError(f"the monitor did not start retraining: {retrain.get('reason')}")
+    newest = max(copies, key=lambda c: c["LastModified"])
+
+    cloudwatch = client("cloudwatch")
+    alarm_name = outputs.raw["DriftAlarmName"]
+    with console.status(f"waiting for the {alarm_name} alarm"):
+        for _ in range(60):
+            state = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"][0]["StateValue"]
+            if state == "ALARM":
+                break
+            time.sleep(2)
+    console.print(f"alarm {alarm_name}: [bold]{state}[/] (notifies the alerts topic; so did the retrain)")
+
+    bucket, key = outputs.data_bucket, newest["Key"]
+    head = s3.head_object(Bucket=bucket, Key=key)
+    console.print(
+        f"[green]✓[/] retraining on s3://{bucket}/{key} (trigger {head['Metadata']['liveml-trigger']})"
+    )
+    execution = find_execution(outputs.training_state_machine_arn, bucket, key, head.get("VersionId"))
+    summary = watch(execution.arn)
+    report_outcome(summary)
+    registered = (summary.output or {}).get("registration", {})
+    retrained = Registry().get(model, int(registered["version"]))
+    console.print(
+        f"[green]✓[/] {model} v{retrained.version} registered; lineage trigger: "
+        f"[bold]{retrained.lineage.trigger}[/] ({retrained.lineage.trigger_reason})"
+    )
+    console.print(f"see it: liveml monitor status {model}; liveml monitor report {model} -o monitoring.html")

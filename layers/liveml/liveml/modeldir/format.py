@@ -39,6 +39,8 @@ Files beside it:
   (plots embedded);
 * ``trials.json`` — every optuna trial: number, state, value, family, params, fold scores, seconds;
 * ``reference_sample.csv`` — up to 2,000 training rows (contract columns) for drift monitoring;
+* ``reference_sketch.json`` — the training rows binned per feature, and the holdout's predictions
+  (``liveml.monitoring.sketches``): what the drift monitor compares each window with;
 * ``holdout_rows.jsonl`` — the holdout's raw rows (every contract column but the target; JSON
   types, datetimes as ISO 8601): any model's pre-graph step can consume them, so a champion trained
   on another contract version is scored on exactly this run's holdout;
@@ -79,6 +81,7 @@ MODEL_CARD_MD = "model_card.md"
 REPORT = "report.html"
 TRIALS = "trials.json"
 REFERENCE_SAMPLE = "reference_sample.csv"
+REFERENCE_SKETCH = "reference_sketch.json"
 HOLDOUT_ROWS = "holdout_rows.jsonl"
 HOLDOUT_REFERENCE = "holdout_reference.npz"
 GOLDEN_REQUESTS = "golden_requests.json"

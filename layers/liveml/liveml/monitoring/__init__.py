@@ -1,4 +1,5 @@
-"""Monitoring: player events in, labels and live accuracy, dataset export (and drift, alerts).
+"""Monitoring: player events in, labels and live accuracy, dataset export, drift of live captures
+against the training data, and the retrain policy.
 
     from liveml.monitoring import create_events_app
     app = create_events_app(folder="events/")   # POST /events under uvicorn, stored in a folder

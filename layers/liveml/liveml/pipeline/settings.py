@@ -68,6 +68,19 @@ class PipelineSettings(BaseModel):
             ExportSettings.model_validate(value)
         return value
 
+    #: How the monitor watches the model and when it retrains (``liveml.monitoring.MonitorSettings``
+    #: fields); kept as given, checked here so a typo fails the upload's run, not the monitor.
+    monitor: dict[str, Any] | None = None
+
+    @field_validator("monitor")
+    @classmethod
+    def _monitor_fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from liveml.monitoring.policy import MonitorSettings
+
+            MonitorSettings.model_validate(value)
+        return value
+
     @classmethod
     def from_yaml(cls, text: str | None, *, where: str = SETTINGS_FILE) -> PipelineSettings:
         """Parse settings; missing text means all defaults. Errors name the field and why."""

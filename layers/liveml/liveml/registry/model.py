@@ -44,6 +44,9 @@ class Lineage(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Any] = Field(default_factory=dict)
     execution_arn: str | None = None
+    #: Why the run started: upload, drift, accuracy, schedule or export (``liveml.pipeline.start``).
+    trigger: str = "upload"
+    trigger_reason: str = ""
 
 
 class HistoryEntry(BaseModel):

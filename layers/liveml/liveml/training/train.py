@@ -37,12 +37,14 @@ from liveml.modeldir import (
     MODEL_CARD_JSON,
     ONNX,
     REFERENCE_SAMPLE,
+    REFERENCE_SKETCH,
     TRIALS,
     ArtifactEntry,
     Manifest,
     seal,
     write_manifest,
 )
+from liveml.monitoring.sketches import holdout_predictions, reference_sketch
 from liveml.training import report as reporting
 from liveml.training.errors import TrainingError
 from liveml.training.evaluate import evaluate_model_dir
@@ -331,6 +333,15 @@ def _write_artifacts(tmp: Path, fitted: _Fitted, seed: int) -> dict[str, Any]:
     sample_cols = [c.name for c in contract.columns if c.name in train.columns]
     sample = train[sample_cols].sample(n=min(REFERENCE_SAMPLE_ROWS, len(train)), random_state=seed)
     sample.to_csv(tmp / REFERENCE_SAMPLE, index=False)
+    # Binned once here, so the monitor compares a window of captures in one pass.
+    sketch = reference_sketch(
+        contract,
+        {c: train[c].to_numpy() for c in sample_cols},
+        task=fitted.task,
+        predictions=holdout_predictions(fitted.expected, fitted.task, fitted.classes),
+        seed=seed,
+    )
+    _write(tmp / REFERENCE_SKETCH, sketch.to_json())
 
     inputs = graph_inputs(fitted.pipeline, hold)
     # Strings as fixed-width unicode: the file then loads without pickle (allow_pickle=False).

@@ -47,6 +47,8 @@ def register_step(
         settings=settings.model_dump(mode="json"),
         parameters=manifest.get("params", {}),
         execution_arn=execution_arn,
+        trigger=validation.get("trigger", {}).get("trigger", "upload"),
+        trigger_reason=validation.get("trigger", {}).get("reason", ""),
     )
     metrics = {k: float(v) for k, v in manifest.get("metrics", {}).items() if isinstance(v, int | float)}
     version = (registry or Registry()).register(

@@ -18,6 +18,9 @@ class RunState(BaseModel):
     version_id: str
     model: str
     run_id: str
+    #: Why the run started (``liveml.pipeline.start.Trigger``) and the writer's reason.
+    trigger: str = "upload"
+    trigger_reason: str = ""
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> RunState:

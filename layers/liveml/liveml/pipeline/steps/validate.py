@@ -39,6 +39,7 @@ def validate_step(state: RunState) -> dict[str, Any]:
     return {
         "dataset": {**dataset.model_dump(), "s3_uri": dataset.s3_uri},
         "settings": settings.model_dump(mode="json"),
+        "trigger": {"trigger": state.trigger, "reason": state.trigger_reason},
         "contract_uri": contract_uri,
         "contract_sha256": contract.sha256,
         "report_uri": report_uri,
