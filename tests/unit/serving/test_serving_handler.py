@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.metrics.provider import cold_start
 
 HANDLER = Path(__file__).resolve().parents[3] / "functions" / "predict" / "app.py"
 
@@ -44,6 +45,9 @@ def predict_fn(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mod
     monkeypatch.setenv("LIVEML_MODEL_NAME", "churn")
     monkeypatch.setenv("LIVEML_MODEL_VERSION", "7")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "LiveML")
+    # A fresh import is a fresh sandbox: powertools keeps "cold start" per process, and other handlers'
+    # tests in this session have already spent it.
+    monkeypatch.setattr(cold_start, "is_cold_start", True)
     previous = signal.getsignal(signal.SIGTERM)
     module = _import_handler("predict_fn_under_test")
     yield module
