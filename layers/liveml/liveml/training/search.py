@@ -116,8 +116,13 @@ def search(
     sampler: str = "tpe",
     n_jobs: int = 2,
     progress: Callable[[TrialEvent], None] | None = None,
+    first_trials: list[dict[str, Any]] | None = None,
 ) -> SearchResult:
-    """Search families and their parameters; returns the best by mean CV score (higher is better)."""
+    """Search families and their parameters; returns the best by mean CV score (higher is better).
+
+    ``first_trials`` (optuna parameter names, e.g. ``{"family": "linear", "linear.C": 0.5, ...}``)
+    replace the default first trials: with ``trials=1`` the search scores exactly that one trial,
+    as a SageMaker training job does for its tuning job."""
     names = families or list(FAMILIES)
     unknown = set(names) - set(FAMILIES)
     if unknown:
@@ -203,8 +208,8 @@ def search(
             sampler=chosen,
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
         )
-        if sampler == "tpe":
-            for params in _defaults(names)[:trials]:
+        if first_trials is not None or sampler == "tpe":
+            for params in (_defaults(names) if first_trials is None else first_trials)[:trials]:
                 study.enqueue_trial(params)
         with threadpool_limits(limits=1):
             study.optimize(

@@ -154,6 +154,7 @@ def fit_and_export(
     families: list[str] | None = None,
     validate: bool = True,
     overwrite: bool = False,
+    first_trials: list[dict[str, Any]] | None = None,
 ) -> FitResult:
     """Validate, search, refit and export one model into ``out_dir``: the first phase, needing
     scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib. The directory is complete
@@ -173,6 +174,7 @@ def fit_and_export(
             holdout_fraction,
             families,
             validate,
+            first_trials,
         )
     fit.out_dir = out
     return fit
@@ -191,6 +193,7 @@ def _fit_into(
     holdout_fraction: float,
     families: list[str] | None,
     validate: bool,
+    first_trials: list[dict[str, Any]] | None = None,
 ) -> FitResult:
     started = time.monotonic()
     task = str(contract.task)
@@ -227,6 +230,7 @@ def _fit_into(
         families=families,
         interactions=inter,
         progress=progress,
+        first_trials=first_trials,
     )
     pipeline = make_pipeline(spec, result.family, result.params, task, seed, inter)
     with threadpool_limits(limits=1):
