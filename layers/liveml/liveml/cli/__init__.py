@@ -35,6 +35,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.eks", "eks"),
     ("liveml.cli.experiment", "experiment"),
     ("liveml.cli.rollout", "rollout"),
+    ("liveml.cli.sagemaker", "sagemaker"),
 ]
 
 

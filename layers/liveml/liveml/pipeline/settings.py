@@ -48,6 +48,9 @@ class SageMakerSettings(BaseModel):
     volume_size_gb: int | None = Field(default=None, ge=1, le=16384)
     #: the training image; ``None``: the scikit-learn framework image of the stack's region
     image_uri: str | None = None
+    #: also register each version as a model package in a SageMaker Model Package Group named after
+    #: the model, approval kept in step both ways (``liveml.registry.sagemaker_mirror``); any backend
+    mirror_registry: bool = False
 
 
 class PipelineSettings(BaseModel):

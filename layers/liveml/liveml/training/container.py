@@ -123,6 +123,7 @@ def run_trial(layout: Layout) -> dict[str, Any]:
     folds = int(_static(hyperparameters, "cv_folds", "5") or 5)
 
     started = time.monotonic()
+    layout.output_data.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="liveml-trial-", dir=layout.output_data.parent) as tmp:
         fit = fit_and_export(
             df,
@@ -153,7 +154,6 @@ def run_trial(layout: Layout) -> dict[str, Any]:
         "fit_seconds": round(seconds, 3),
         "rows": len(df),
     }
-    layout.output_data.mkdir(parents=True, exist_ok=True)
     (layout.output_data / "trial.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
 
