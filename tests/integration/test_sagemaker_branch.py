@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,16 @@ def branch(stack: StackOutputs, tmp_path: Path) -> Branch:
     return Branch(stack, tmp_path)
 
 
+def _alert(alerts: Alerts, model: str, run_id: str, *, timeout_s: float = 60) -> dict[str, Any]:
+    """This run's notification (the upload's own unmocked run notifies too: it stops at Tune)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        mine = [m for m in alerts.for_model(model, timeout_s=5) if run_id in m["Message"]]
+        if mine or time.monotonic() > deadline:
+            assert len(mine) == 1, mine
+            return mine[0]
+
+
 def _states(arn: str) -> dict[str, str]:
     return {t.name: t.status for t in state_timings(arn)}
 
@@ -210,7 +221,7 @@ def test_a_failed_tuning_job_is_notified_with_the_job_and_its_reason(branch: Bra
     run_id, run = branch.run("Fails")
     assert run["status"] == "FAILED"
     assert _states(run["arn"]).get("Tune") == "failed"
-    [message] = alerts.for_model(branch.model)
+    message = _alert(alerts, branch.model, run_id)
     assert "failed at Tune" in message["Subject"]
     assert tuning_job_name(branch.model, run_id) in message["Message"]
     assert FAILURE_REASON in message["Message"]
@@ -218,7 +229,7 @@ def test_a_failed_tuning_job_is_notified_with_the_job_and_its_reason(branch: Bra
 
 
 def test_a_tuning_job_past_its_timeout_takes_the_catch_path(branch: Branch, alerts: Alerts) -> None:
-    _, run = branch.run("TimesOut")
+    run_id, run = branch.run("TimesOut")
     assert run["status"] == "FAILED"
     history = client("stepfunctions").get_execution_history(executionArn=run["arn"], maxResults=1000)[
         "events"
@@ -238,7 +249,7 @@ def test_a_tuning_job_past_its_timeout_takes_the_catch_path(branch: Branch, aler
     assert tune["timeoutInSeconds"] == prepared["timeout_s"]
     states = _states(run["arn"])
     assert states.get("NotifyFailure") == "succeeded", states
-    [message] = alerts.for_model(branch.model)
+    message = _alert(alerts, branch.model, run_id)
     assert "failed at Tune" in message["Subject"] and "TuningJobTimedOut" in message["Message"]
     assert Registry().versions(branch.model) == []
 
