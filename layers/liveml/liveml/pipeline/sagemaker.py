@@ -37,9 +37,10 @@ SKLEARN_IMAGE_ACCOUNTS = {
 ENTRY_POINT = "train.py"
 #: where ``package_source`` puts the bundle in the artifacts bucket (the functions' default)
 SOURCE_KEY = "sagemaker/sourcedir.tar.gz"
-#: seconds per (row x column) one trial takes on an ml.m5.xlarge-class core, from benchmarks/sagemaker.py,
-#: with a 3x margin; plus a fixed start-up (image pull, requirements install)
-SECONDS_PER_CELL = 3 * 2.0e-5
+#: seconds per row x column x fold of the default trial, measured by benchmarks/sagemaker.py on two
+#: cores (6.8e-4 s per row at 13 features and 5 folds), with a 3x margin; plus a fixed start-up
+#: (image pull, requirements install)
+SECONDS_PER_CELL = 3 * 1.05e-5
 STARTUP_S = 600
 INSTANCE_STEPS = (  # (max rows x columns, instance type): memory for the frame, folds and the refit
     (20_000_000, "ml.m5.large"),
