@@ -76,6 +76,17 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "MONITOR_WINDOW_MINUTES", "15", "liveml.monitoring", "minutes of captures one drift window covers"
     ),
+    # The SageMaker training backend.
+    Variable("SAGEMAKER_ROLE_ARN", None, "liveml.pipeline", "the execution role SageMaker jobs run as"),
+    Variable(
+        "SAGEMAKER_SOURCE_URI",
+        "s3://<bucket>/sagemaker/sourcedir.tar.gz",
+        "liveml.pipeline",
+        "the jobs' source bundle",
+    ),
+    Variable(
+        "CHECKPOINT_DIR", "/opt/ml/checkpoints", "liveml.training", "the SageMaker entry point's checkpoints"
+    ),
     # Rollouts.
     Variable(
         "PREDICT_FUNCTION", None, "liveml.rollout", "the predict function whose `live` alias rollouts move"

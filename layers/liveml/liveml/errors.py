@@ -37,4 +37,9 @@ def catch_reason(error: dict[str, Any] | None) -> str:
         return f"{kind}: {cause}".strip()
     if isinstance(parsed, dict) and "errorMessage" in parsed:
         return f"{parsed.get('errorType', kind)}: {parsed['errorMessage']}"
+    if isinstance(parsed, dict) and "FailureReason" in parsed:
+        # A SageMaker job's .sync failure: its Describe* answer, which names the job and why.
+        job = parsed.get("HyperParameterTuningJobName") or parsed.get("TrainingJobName") or "?"
+        status = parsed.get("HyperParameterTuningJobStatus") or parsed.get("TrainingJobStatus") or "Failed"
+        return f"{kind}: SageMaker job {job} {status.lower()}: {parsed['FailureReason']}"
     return f"{kind}: {cause}"

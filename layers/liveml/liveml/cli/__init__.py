@@ -39,6 +39,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("liveml.cli.events", "events"),
     ("liveml.cli.export", ""),
     ("liveml.cli.monitor", "monitor"),
+    ("liveml.cli.sagemaker", "sagemaker"),
 ]
 
 

@@ -120,6 +120,12 @@ class LocalCloudConfig:
         return self.state_dir / "tmp"
 
     @property
+    def sfn_mock_config(self) -> Path:
+        """Step Functions' mocked service integrations (``<state machine ARN>#<test case>``), for what
+        LocalStack cannot run (SageMaker jobs). Read at each mocked execution, so tests may write it later."""
+        return self.state_dir / "sfn-mock-config.json"
+
+    @property
     def log_file(self) -> Path:
         return self.state_dir / "localstack.log"
 
@@ -177,6 +183,7 @@ class LocalCloudConfig:
                 # re-installed executor entry point is never shadowed by a stale user-wide index.
                 "XDG_CACHE_HOME": str(self.cache_dir / "xdg"),
                 "PYTHONUNBUFFERED": "1",
+                "SFN_MOCK_CONFIG": str(self.sfn_mock_config),
             }
         )
         out["LIVEML_LAMBDA_PYTHON"] = self.lambda_python

@@ -18,12 +18,21 @@ Both are no-ops on 3.13+. And one LocalStack bug, fixed where it is, on any Pyth
   Gateway finds no alias and answers 502. With no version given we check the weights and build the
   routing model as ``create_alias`` does, so a canary shift is one atomic call here as on AWS.
 
+And one gap in Step Functions' mocked service integrations (``SFN_MOCK_CONFIG``):
+
+- a service the free edition does not emulate (SageMaker) only accepts ``.waitForTaskToken``, so a
+  ``createHyperParameterTuningJob.sync`` task fails with "Unsupported sync callback procedure" even
+  when a test case mocks it. We let ``.sync`` through for those services; only a mocked execution
+  gets past it (it answers with the mocked response, as AWS's Step Functions Local does), an
+  unmocked one still fails at the service, as before.
+
 Standard library only (plus that backport).
 """
 
 from __future__ import annotations
 
 import _thread
+import importlib
 import runpy
 import sys
 import threading
@@ -77,6 +86,23 @@ def _fix_update_alias_weights() -> None:
     LambdaProvider._create_routing_config_model = routing_config  # type: ignore[method-assign]
 
 
+def _mockable_sync_for_services_it_cannot_run() -> None:
+    package = "localstack.services.stepfunctions.asl.component.state.state_execution.state_task.service"
+    try:
+        unsupported = importlib.import_module(f"{package}.state_task_service_unsupported")
+        sync = importlib.import_module(f"{package}.resource").ResourceCondition.Sync
+    except (ImportError, AttributeError):  # another LocalStack layout: leave it alone
+        return
+    original = unsupported.StateTaskServiceUnsupported.__init__
+
+    def init(self: Any) -> None:
+        original(self)
+        self._supported_integration_patterns = {*self._supported_integration_patterns, sync}
+
+    unsupported.StateTaskServiceUnsupported.__init__ = init  # type: ignore[method-assign]
+
+
 if __name__ == "__main__":
     _fix_update_alias_weights()
+    _mockable_sync_for_services_it_cannot_run()
     runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)

@@ -29,6 +29,30 @@ class Backend(StrEnum):
     SAGEMAKER = "sagemaker"
 
 
+class SageMakerSettings(BaseModel):
+    """The tuning job's resources. ``None`` means "sized from the dataset's rows and columns" when
+    the run starts (``liveml.pipeline.sagemaker.sized``), so one liveml.yaml fits a growing dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instance_type: str | None = Field(default=None, pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    #: scikit-learn trains on one machine: the tuning job's parallel jobs are the scale-out.
+    instance_count: int = Field(default=1, ge=1, le=1)
+    #: training jobs in the tuning job (one trial each); ``None``: the settings' ``trials``
+    max_jobs: int | None = Field(default=None, ge=1, le=500)
+    parallel_jobs: int | None = Field(default=None, ge=1, le=100)
+    #: each training job's limit
+    max_runtime_s: int | None = Field(default=None, ge=300, le=5 * 24 * 3600)
+    #: managed spot training: interrupted jobs resume from their checkpoint prefix
+    spot: bool = True
+    volume_size_gb: int | None = Field(default=None, ge=1, le=16384)
+    #: the training image; ``None``: the scikit-learn framework image of the stack's region
+    image_uri: str | None = None
+    #: also register each version as a model package in a SageMaker Model Package Group named after
+    #: the model, approval kept in step both ways (``liveml.registry.sagemaker_mirror``); any backend
+    mirror_registry: bool = False
+
+
 class PipelineSettings(BaseModel):
     """How one model's pipeline runs."""
 
@@ -43,6 +67,8 @@ class PipelineSettings(BaseModel):
     seed: int = 0
     approval: ApprovalPolicy = ApprovalPolicy.AUTO
     backend: Backend = Backend.LAMBDA
+    #: The SageMaker backend's resources (``backend: sagemaker``); unset fields are sized from the data.
+    sagemaker: SageMakerSettings = Field(default_factory=lambda: SageMakerSettings())
     #: How an approved version rolls out (``liveml.rollout.RolloutSettings`` fields). Kept as given, so
     #: the stack's defaults fill the rest at rollout time; checked here so a typo fails the run early.
     rollout: dict[str, Any] | None = None

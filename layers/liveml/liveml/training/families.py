@@ -5,6 +5,8 @@ format can hold it. Forests and boosting get unscaled numeric inputs (see ``live
 Every optuna parameter is named ``<family prefix>.<the estimator's own parameter>``, so ``trials.json``
 says what was tuned (HistGradientBoosting has no row ``subsample``: its space tunes ``max_features``,
 feature subsampling per split, under that name).
+scikit-learn is imported only when an estimator is made, so the spaces alone (the SageMaker tuning
+request) need no scikit-learn.
 """
 
 from __future__ import annotations
@@ -12,18 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.linear_model import LogisticRegression, Ridge
 
 Params = dict[str, Any]
 
@@ -48,6 +38,8 @@ def _linear_space(trial: Any) -> Params:
 
 
 def _make_linear(p: Params, task: str, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
     if task == "regression":
         return Ridge(alpha=1.0 / p["C"])  # one knob for both tasks: C is inverse regularisation
     return LogisticRegression(C=p["C"], max_iter=2000)
@@ -65,9 +57,11 @@ def _forest_space(prefix: str) -> Callable[[Any], Params]:
     return space
 
 
-def _make_forest(classifier: type, regressor: type) -> Callable[[Params, str, int], Any]:
+def _make_forest(classifier: str, regressor: str) -> Callable[[Params, str, int], Any]:
     def make(p: Params, task: str, seed: int) -> Any:
-        cls = regressor if task == "regression" else classifier
+        from sklearn import ensemble
+
+        cls = getattr(ensemble, regressor if task == "regression" else classifier)
         return cls(**p, random_state=seed, n_jobs=1)
 
     return make
@@ -83,6 +77,8 @@ def _gb_space(trial: Any) -> Params:
 
 
 def _make_gb(p: Params, task: str, seed: int) -> Any:
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
     cls = GradientBoostingRegressor if task == "regression" else GradientBoostingClassifier
     return cls(**p, random_state=seed)
 
@@ -98,6 +94,8 @@ def _hgb_space(trial: Any) -> Params:
 
 
 def _make_hgb(p: Params, task: str, seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
     cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
     # No early stopping: its validation split would make max_iter meaningless. No native categorical
     # support: such a model converts to ONNX without error but mispredicts ~99% of rows.
@@ -109,11 +107,11 @@ FAMILIES: dict[str, Family] = {
     "random_forest": Family(
         "random_forest",
         _forest_space("rf"),
-        _make_forest(RandomForestClassifier, RandomForestRegressor),
+        _make_forest("RandomForestClassifier", "RandomForestRegressor"),
         False,
     ),
     "extra_trees": Family(
-        "extra_trees", _forest_space("et"), _make_forest(ExtraTreesClassifier, ExtraTreesRegressor), False
+        "extra_trees", _forest_space("et"), _make_forest("ExtraTreesClassifier", "ExtraTreesRegressor"), False
     ),
     "gradient_boosting": Family("gradient_boosting", _gb_space, _make_gb, scale=False),
     "hist_gradient_boosting": Family("hist_gradient_boosting", _hgb_space, _make_hgb, scale=False),

@@ -171,12 +171,22 @@ def fit_and_export(
     families: list[str] | None = None,
     validate: bool = True,
     overwrite: bool = False,
+    first_trials: list[dict[str, Any]] | None = None,
 ) -> FitResult:
     """Validate, search, refit and export one model into ``out_dir``: the first phase, needing
     scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib. The directory is complete
     except for what ``evaluate_model_dir`` adds (``report.html``, the ONNX-scored metrics and gates)."""
     options = FitOptions(
-        trials, time_budget_s, seed, progress, data_sha256, folds, holdout_fraction, families, validate
+        trials,
+        time_budget_s,
+        seed,
+        progress,
+        data_sha256,
+        folds,
+        holdout_fraction,
+        families,
+        validate,
+        first_trials,
     )
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
@@ -198,6 +208,8 @@ class FitOptions:
     holdout_fraction: float = 0.2
     families: list[str] | None = None
     validate: bool = True
+    #: The search's first trials (see ``tuning.search``): one, for a SageMaker training job.
+    first_trials: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -266,6 +278,7 @@ def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
         families=options.families,
         interactions=inter,
         progress=options.progress,
+        first_trials=options.first_trials,
     )
     pipeline = make_pipeline(spec, result.family, result.params, task, options.seed, inter)
     with threadpool_limits(limits=1):

@@ -116,8 +116,13 @@ def search(
     sampler: str = "tpe",
     n_jobs: int = 2,
     progress: Callable[[TrialEvent], None] | None = None,
+    first_trials: list[dict[str, Any]] | None = None,
 ) -> SearchResult:
-    """Search families and their parameters; returns the best by mean CV score (higher is better)."""
+    """Search families and their parameters; returns the best by mean CV score (higher is better).
+
+    ``first_trials`` (optuna parameter names, e.g. ``{"family": "linear", "linear.C": 0.5, ...}``)
+    replace the default first trials: with ``trials=1`` the search scores exactly that one trial,
+    as a SageMaker training job does for its tuning job."""
     names = families or list(FAMILIES)
     unknown = set(names) - set(FAMILIES)
     if unknown:
@@ -146,7 +151,7 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study = _study(sampler, seed, trials, names)
+        study = _study(sampler, seed, trials, names, first_trials)
         with threadpool_limits(limits=1):
             study.optimize(
                 run.objective,
@@ -158,8 +163,11 @@ def search(
     return run.result(study)
 
 
-def _study(sampler: str, seed: int, trials: int, names: list[str]) -> optuna.Study:
-    """A maximising study with a median pruner; TPE starts from each family's sensible defaults."""
+def _study(
+    sampler: str, seed: int, trials: int, names: list[str], first_trials: list[dict[str, Any]] | None
+) -> optuna.Study:
+    """A maximising study with a median pruner; TPE starts from each family's sensible defaults
+    (or from ``first_trials`` when given, whatever the sampler)."""
     chosen: optuna.samplers.BaseSampler = (
         optuna.samplers.RandomSampler(seed=seed)
         if sampler == "random"
@@ -172,8 +180,8 @@ def _study(sampler: str, seed: int, trials: int, names: list[str]) -> optuna.Stu
         sampler=chosen,
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )
-    if sampler == "tpe":
-        for params in _defaults(names)[:trials]:
+    if first_trials is not None or sampler == "tpe":
+        for params in (_defaults(names) if first_trials is None else first_trials)[:trials]:
             study.enqueue_trial(params)
     return study
 
