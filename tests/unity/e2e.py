@@ -9,7 +9,6 @@ Usage: ``python tests/unity/e2e.py BUILD_DIR`` (after ``run.py`` built the progr
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from liveml.data.synth import generate_players, player_contract
+from liveml.monitoring.events import decode_lines
 from liveml.training import train_model
 
 HERE = Path(__file__).resolve().parent
@@ -82,7 +82,7 @@ def main(build_dir: str) -> int:
             families=["hist_gradient_boosting"],
         )
         shutil.copy(v1 / "golden_requests.json", work / "golden.json")
-        server = Server(_free_port(), work / "events.jsonl")
+        server = Server(_free_port(), work / "events")
         server.start(v1, "1")
         program = subprocess.Popen(
             ["mono", str(build / "LiveML.E2E.exe"), f"http://127.0.0.1:{server.port}", str(work), API_KEY],
@@ -110,7 +110,8 @@ def main(build_dir: str) -> int:
             server.stop()
             if program.poll() is None:
                 program.kill()
-        stored = [json.loads(line) for line in (work / "events.jsonl").read_text().splitlines()]
+        files = sorted((work / "events").rglob("*.jsonl.gz"))
+        stored = [e for f in files for e in decode_lines(f.read_bytes())]
         ids = {e["event_id"] for e in stored}
         sequences = sorted(e["sequence"] for e in stored)
         store_ok = len(stored) == 50 and len(ids) == 50 and sequences == [*range(20), *range(21, 51)]
