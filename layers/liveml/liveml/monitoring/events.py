@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+
+from liveml.config import env
 
 RAW_PREFIX = "raw/events"
 DEFAULT_GAME = "default"
@@ -31,7 +32,7 @@ _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+    raw = env(name)
     return int(raw) if raw else default
 
 
@@ -39,8 +40,8 @@ def _int_env(name: str, default: int) -> int:
 class EventLimits:
     """What a batch may hold; ``LIVEML_EVENTS_*`` variables override the defaults."""
 
-    max_events: int = field(default_factory=lambda: _int_env("LIVEML_EVENTS_MAX_BATCH", 500))
-    max_body_bytes: int = field(default_factory=lambda: _int_env("LIVEML_EVENTS_MAX_BODY_BYTES", 1_048_576))
+    max_events: int = field(default_factory=lambda: _int_env("EVENTS_MAX_BATCH", 500))
+    max_body_bytes: int = field(default_factory=lambda: _int_env("EVENTS_MAX_BODY_BYTES", 1_048_576))
     max_properties_bytes: int = PROPERTIES_MAX_BYTES
     max_properties_depth: int = PROPERTIES_MAX_DEPTH
     max_future: timedelta = timedelta(minutes=5)

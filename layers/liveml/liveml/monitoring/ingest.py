@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
+from liveml.config import env
 from liveml.monitoring.errors import BatchError, StorageError
 from liveml.monitoring.events import (
     Batch,
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVENTS_TABLE = "LIVEML_EVENTS_TABLE"
-DEDUPE_DAYS = "LIVEML_EVENTS_DEDUPE_DAYS"
-EVENTS_FOLDER = "LIVEML_EVENTS_FOLDER"
 
 _STATUS_KIND = {
     400: "bad_request",
@@ -215,7 +212,7 @@ class EventIngestor:
     limits: EventLimits = field(default_factory=EventLimits)
     #: How long an event id is remembered (a resend after that is stored again; the export dedupes).
     dedupe_window: timedelta = field(
-        default_factory=lambda: timedelta(days=float(os.environ.get(DEDUPE_DAYS) or 7))
+        default_factory=lambda: timedelta(days=float(env("EVENTS_DEDUPE_DAYS") or 7))
     )
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -340,16 +337,16 @@ def _no_constants(name: str) -> Any:
 def default_ingestor(*, folder: Path | str | None = None) -> EventIngestor:
     """S3 (``LIVEML_DATA_BUCKET``) and DynamoDB (``LIVEML_EVENTS_TABLE``), or a local folder and
     in-memory ids when ``folder`` (or ``LIVEML_EVENTS_FOLDER``) is given."""
-    folder = folder or os.environ.get(EVENTS_FOLDER) or None
+    folder = folder or env("EVENTS_FOLDER") or None
     if folder is not None:
         return EventIngestor(FolderEventStore(folder), MemoryEventIds())
     from liveml.config import Settings
 
-    table = os.environ.get(EVENTS_TABLE)
+    table = env("EVENTS_TABLE")
     if not table:
         from liveml.errors import LiveMLError
 
-        raise LiveMLError(f"{EVENTS_TABLE} is not set")
+        raise LiveMLError("LIVEML_EVENTS_TABLE is not set")
     return EventIngestor(S3EventStore(Settings().require("data_bucket")), DynamoEventIds(table))
 
 
