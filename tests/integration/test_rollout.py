@@ -163,12 +163,14 @@ def test_a_healthy_canary_goes_10_then_100_percent_moves_stages_and_says_promote
 def test_observed_traffic_shares_follow_the_weights(
     stack: StackOutputs, function: PredictFunction, promoted: tuple[ModelVersion, str, float]
 ) -> None:
-    from liveml.rollout.binding import single_binding
+    from liveml.binding import Binding
+    from liveml.binding.build import single_binding
 
     v1 = promoted[0]
     v2 = copy_version(v1.model, v1)
     stable = function.routing().version
-    candidate = function.publish(single_binding(v2), description=f"{v1.model} v2 (traffic-share test)")
+    binding = Binding.one(single_binding(v2))
+    candidate = function.publish(binding, description=f"{v1.model} v2 (traffic-share test)")
     function.route(stable, candidate, 0.3)
     try:
         seen = Counter(
@@ -311,8 +313,8 @@ def test_a_sticky_experiment_keeps_each_player_on_one_variant_and_concludes_thro
 ) -> None:
     from typer.testing import CliRunner
 
+    from liveml.binding import assign_variant
     from liveml.cli import app as cli
-    from liveml.serving.assignment import assign_variant
 
     v1 = promoted[0]
     b = copy_version(v1.model, v1)

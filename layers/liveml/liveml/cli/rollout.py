@@ -21,10 +21,10 @@ REASON_OPTION = typer.Option("", "--reason", help="Why (in the notification and 
 
 
 def controller(aws: bool, stack_name: str) -> Any:
+    from liveml.binding.constants import PREDICT_FUNCTION
     from liveml.registry import Registry
     from liveml.rollout import PredictFunction, RolloutError, RolloutStore
     from liveml.rollout.control import Controller
-    from liveml.rollout.settings import PREDICT_FUNCTION
 
     outputs = connect(aws, stack_name)
     arn = outputs.raw.get("RolloutStateMachineArn")

@@ -20,12 +20,12 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from liveml.binding.assignment import validate_split
+from liveml.binding.constants import BUCKETS
+from liveml.binding.errors import BindingError
 from liveml.errors import field_problems
 from liveml.experiments.errors import ExperimentError
 from liveml.experiments.sequential import boundaries, equal_fractions, inflation_factor
-from liveml.serving.assignment import validate_split
-from liveml.serving.constants import BUCKETS
-from liveml.serving.errors import BindingError
 
 
 class MetricKind(StrEnum):

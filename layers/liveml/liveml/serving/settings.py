@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from liveml.serving import constants as c
+from liveml.binding import constants as c
 
 
 def _float(name: str, default: float) -> float:
@@ -26,7 +26,7 @@ class ServingSettings:
     presign_expiry_s: int = field(default_factory=lambda: _int(c.PRESIGN_EXPIRY_S, 3600))
     capture_sample_rate: float = field(default_factory=lambda: _float(c.CAPTURE_SAMPLE_RATE, 0.0))
     capture_bucket: str | None = field(
-        default_factory=lambda: os.environ.get(c.CAPTURE_BUCKET) or os.environ.get("LIVEML_DATA_BUCKET")
+        default_factory=lambda: os.environ.get(c.CAPTURE_BUCKET) or os.environ.get(c.DATA_BUCKET)
     )
     capture_prefix: str = field(default_factory=lambda: os.environ.get(c.CAPTURE_PREFIX, "captures"))
     capture_max_age_s: float = field(default_factory=lambda: _float(c.CAPTURE_MAX_AGE_S, 30.0))

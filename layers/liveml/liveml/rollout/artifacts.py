@@ -1,0 +1,26 @@
+"""A registered version's artifacts, read from S3 and checked against the registry's sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from liveml.aws.s3 import get_bytes
+from liveml.registry import ModelVersion
+from liveml.rollout.errors import RolloutError
+
+
+def read_model_file(version: ModelVersion, name: str, *, s3: Any = None) -> bytes:
+    """A registered artifact's bytes, checked against the registry's sha256."""
+    artifact = version.artifacts.get(name)
+    if artifact is None:
+        raise RolloutError(f"{version.model} v{version.version} has no {name}")
+    data = get_bytes(artifact.uri, s3=s3)
+    if hashlib.sha256(data).hexdigest() != artifact.sha256:
+        raise RolloutError(f"{artifact.uri}: sha256 differs from the registry's; refusing to use it")
+    return data
+
+
+def read_model_json(version: ModelVersion, name: str, *, s3: Any = None) -> Any:
+    return json.loads(read_model_file(version, name, s3=s3))
