@@ -85,6 +85,13 @@ def _print_status(status: dict[str, Any]) -> None:
     held = status["in_progress"]
     if held:
         console.print(f"in progress: rollout {held['rollout_id']} of v{held['version']}")
+    for waiting in status.get("queued", []):
+        behind = waiting["behind"]
+        console.print(
+            f"[yellow]queued[/]: v{waiting['version']} waits for live since {waiting['since'][11:19]} UTC "
+            f"(held by rollout {behind.get('rollout_id', '?')} of {behind.get('model', '?')} "
+            f"v{behind.get('version', '?')})"
+        )
     latest = status["latest"]
     if latest:
         console.print(
