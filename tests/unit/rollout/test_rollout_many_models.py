@@ -120,9 +120,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
 class FakeSns:
     def __init__(self) -> None:
         self.subjects: list[str] = []
+        self.messages: list[str] = []
 
     def publish(self, **kw: Any) -> dict[str, Any]:
         self.subjects.append(kw["Subject"])
+        self.messages.append(kw["Message"])
         return {"MessageId": str(len(self.subjects))}
 
 
@@ -228,3 +230,29 @@ def test_a_split_alias_with_no_rollout_holding_it_is_refused_with_the_fix(aws: t
     with pytest.raises(Exception, match="liveml rollout rollback"):
         run.prepare(canary("churn", 1))
     assert run.store.holder(run.scope) is None
+
+
+def test_a_failed_rollback_is_said_with_lives_weights_as_they_stand(aws: tuple[Any, Any]) -> None:
+    lam = FakeLambda()
+    lam.alias = {
+        "FunctionVersion": "3",
+        "RoutingConfig": {"AdditionalVersionWeights": {"4": 0.1}},
+        "RevisionId": "r",
+    }
+    run = steps(aws, FakeRegistry(), lam)
+    state = {
+        "model": "churn",
+        "version": 2,
+        "stable": "3",
+        "candidate": "4",
+        "function": "predict",
+        "alias": "live",
+    }
+    error = {
+        "Error": "AliasUpdateError",
+        "Cause": '{"errorMessage": "throttled", "errorType": "AliasUpdateError"}',
+    }
+    run.rollback_failed(state, error)
+    sns: Any = run._sns
+    assert "FAILED" in sns.subjects[-1]
+    assert "version 3 90%, version 4 10%" in sns.messages[-1] and "throttled" in sns.messages[-1]
