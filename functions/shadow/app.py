@@ -5,7 +5,6 @@ reports failed messages one by one, so only they are retried."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,12 +14,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from liveml.binding.constants import PREDICT_FUNCTION
+from liveml.binding.environment import require
 from liveml.rollout import PredictFunction
 from liveml.rollout.shadow import Shadow
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
-shadow = Shadow(PredictFunction(os.environ[PREDICT_FUNCTION]))
+shadow = Shadow(PredictFunction(require(PREDICT_FUNCTION)))
 
 
 def score(record: SQSRecord) -> None:

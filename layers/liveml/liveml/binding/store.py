@@ -9,12 +9,12 @@ refused, so what a version serves cannot change after it is published.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from liveml.binding.constants import BINDINGS_PREFIX, MODEL_BINDING, MODEL_DIR, MODEL_NAME, MODEL_VERSION
+from liveml.binding.environment import read
 from liveml.binding.errors import BindingError
 from liveml.binding.model import Binding, ModelBinding
 
@@ -56,13 +56,11 @@ def read_binding(pointer: str, *, s3: Any = None, source: str = MODEL_BINDING) -
 
 def binding_from_env(environ: Mapping[str, str] | None = None, *, s3: Any = None) -> Binding:
     """``LIVEML_MODEL_BINDING`` (pointer or JSON), else ``LIVEML_MODEL_DIR``; a clear error when neither."""
-    env = os.environ if environ is None else environ
-    text = env.get(MODEL_BINDING)
+    text = read(MODEL_BINDING, environ=environ)
     if text:
         return read_binding(text, s3=s3)
-    directory = env.get(MODEL_DIR)
+    directory = read(MODEL_DIR, environ=environ)
     if directory:
-        return Binding.one(
-            ModelBinding.from_dir(directory, model=env.get(MODEL_NAME), version=env.get(MODEL_VERSION))
-        )
+        name, version = read(MODEL_NAME, environ=environ), read(MODEL_VERSION, environ=environ)
+        return Binding.one(ModelBinding.from_dir(directory, model=name, version=version))
     raise BindingError(f"no model bound: set {MODEL_BINDING} (s3://…/<sha256>.json or JSON) or {MODEL_DIR}")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from liveml.aws import client
 from liveml.binding import Binding, put_binding, read_binding
 from liveml.binding.constants import ARTIFACTS_BUCKET, MODEL_BINDING, PER_VERSION_PREFIXES
+from liveml.binding.environment import read
 from liveml.rollout.errors import AliasUpdateError, RolloutError
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class PredictFunction:
         self.alias = alias
         #: Where binding documents are stored (the artifacts bucket); without one a small document
         #: is pinned inline (tests).
-        self.bucket = bucket or os.environ.get(ARTIFACTS_BUCKET)
+        self.bucket = bucket or read(ARTIFACTS_BUCKET)
         self._s3 = s3
         #: RevisionId of the alias as this object last wrote it (None: not written yet).
         self.revision: str | None = None

@@ -7,13 +7,13 @@ stack's ``LIVEML_ROLLOUT_*`` defaults. Times go down to seconds so tests can bak
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from liveml.binding.constants import ROLLOUT_DEFAULTS
+from liveml.binding.environment import read
 from liveml.errors import field_problems
 from liveml.rollout.errors import RolloutError
 
@@ -61,7 +61,7 @@ class RolloutSettings(BaseModel):
         import json
 
         merged: dict[str, Any] = {}
-        raw = os.environ.get(ROLLOUT_DEFAULTS)
+        raw = read(ROLLOUT_DEFAULTS)
         if raw:
             try:
                 merged.update(json.loads(raw))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from liveml.aws import client
 from liveml.binding import Binding
 from liveml.binding import build as bindings
 from liveml.binding.constants import DRILL_LATENCY_MS, PREDICT_ALIAS, PREDICT_FUNCTION
+from liveml.binding.environment import read
 from liveml.errors import catch_reason
 from liveml.registry import Approval, ModelVersion, Registry, Stage, StaleStateError
 from liveml.rollout import health, notify
@@ -60,10 +60,10 @@ class RolloutSteps:
     ) -> None:
         self.registry = registry or Registry()
         self.store = store or RolloutStore()
-        name = os.environ.get(PREDICT_FUNCTION)
+        name = read(PREDICT_FUNCTION)
         if function is None and not name:
             raise RolloutError(f"{PREDICT_FUNCTION} is not set")
-        self.function = function or PredictFunction(str(name), os.environ.get(PREDICT_ALIAS, "live"))
+        self.function = function or PredictFunction(str(name), read(PREDICT_ALIAS, "live") or "live")
         self._sns = sns
         self._cloudwatch = cloudwatch
         self._s3 = s3

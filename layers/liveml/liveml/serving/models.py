@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from liveml.binding import Binding, BoundVariant, Experiment, ModelBinding, assign_variant
 from liveml.binding.constants import MODEL_CACHE_DIR
+from liveml.binding.environment import read
 from liveml.contract import Contract, ContractError
 from liveml.serving.errors import BindingError, IntegrityError, UnknownModelError
 
@@ -285,7 +285,7 @@ def load_models(
     Call once per process (module scope on Lambda)."""
     doc = binding if isinstance(binding, Binding) else Binding.one(binding)
     default = Path(tempfile.gettempdir()) / "liveml-models"  # Lambda: /tmp is the only writable place
-    cache = Path(cache_dir or os.environ.get(MODEL_CACHE_DIR) or default)
+    cache = Path(cache_dir or read(MODEL_CACHE_DIR) or default)
     served = ServingModels({m.model: load_model(m, cache_dir=cache, s3=s3) for m in doc.models}, doc.default)
     if eager:
         for model in served:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 from collections.abc import Callable
 from typing import Any
 
 from liveml.binding.constants import SHADOW, SHADOW_QUEUE
+from liveml.binding.environment import read
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,13 @@ class ShadowTee:
 
     @classmethod
     def from_env(cls, default_model: str | None = None) -> ShadowTee:
-        raw = os.environ.get(SHADOW)
+        raw = read(SHADOW)
         try:
             config = json.loads(raw) if raw else None
         except ValueError:
             log.error("%s is not JSON; shadowing is off", SHADOW)
             config = None
-        return cls(config, os.environ.get(SHADOW_QUEUE), default_model=default_model)
+        return cls(config, read(SHADOW_QUEUE), default_model=default_model)
 
     @property
     def enabled(self) -> bool:
