@@ -88,7 +88,9 @@ def demo(
     rollout = controller(aws, stack_name)
     canary = {"strategy": "canary", "percent": 20, "bake_s": 10, "check_every_s": 5}
     arn = rollout.start(model, version.version, canary)
-    with console.status(f"rolling out v{version.version}: smoke test, 20% canary, health checks, 100%"):
+    # A model's first version has nothing to be a canary against: it goes to 100% after its smoke test.
+    steps = "smoke test, 20% canary, health checks, 100%" if version.version > 1 else "smoke test, 100%"
+    with console.status(f"rolling out v{version.version}: {steps}"):
         ended = rollout.wait(arn, timeout_s=600)
     if ended["status"] != "SUCCEEDED":
         console.print(f"[red]✗[/] rollout {ended['status']}: {ended.get('cause') or ended.get('error')}")
