@@ -167,7 +167,7 @@ class Experiment(BaseModel):
         return list(self.variants)[1]
 
     def split_bp(self) -> list[tuple[str, int]]:
-        """The split in the basis points :mod:`liveml.serving.assignment` hashes into, in variant order."""
+        """The split in the basis points :mod:`liveml.binding.assignment` hashes into, in variant order."""
         return [(name, round(self.split[name] * BUCKETS)) for name in self.variants]
 
     def fractions(self) -> tuple[float, ...]:
