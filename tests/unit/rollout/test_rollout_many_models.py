@@ -61,7 +61,12 @@ class FakeLambda:
     """$LATEST's environment, published versions with theirs, and the alias."""
 
     def __init__(self) -> None:
-        self.latest: dict[str, str] = {"LIVEML_CAPTURE_SAMPLE_RATE": "0.05"}
+        self.latest: dict[str, str] = {
+            "LIVEML_CAPTURE_SAMPLE_RATE": "0.05",
+            "LIVEML_SHADOW_QUEUE": "https://queue",
+            "LIVEML_SHADOW": '{"candidate": "9"}',
+            "LIVEML_DRILL_LATENCY_MS": "1500",
+        }
         self.versions: dict[str, dict[str, str]] = {"1": {}}
         self.alias: dict[str, Any] = {"FunctionVersion": "1", "RevisionId": "r0"}
 
@@ -163,9 +168,13 @@ def test_a_rollout_binds_its_model_beside_the_others_and_a_first_one_goes_straig
     first = run.prepare(canary("churn", 1))
     assert first["schedule"] == [100] and first["first"]  # nothing served churn: no canary against a 404
     assert lam.versions[first["candidate"]]["LIVEML_MODEL_BINDING"].startswith(f"s3://{BUCKET}/bindings/")
+    published = lam.versions[first["candidate"]]
+    # The deploy's settings stay; a shadow tee or a drill belongs to the version it was published with.
     assert (
-        lam.versions[first["candidate"]]["LIVEML_CAPTURE_SAMPLE_RATE"] == "0.05"  # the deploy's settings stay
+        published["LIVEML_CAPTURE_SAMPLE_RATE"] == "0.05"
+        and published["LIVEML_SHADOW_QUEUE"] == "https://queue"
     )
+    assert "LIVEML_SHADOW" not in published and "LIVEML_DRILL_LATENCY_MS" not in published
     run.promote(first)
 
     ltv = run.prepare(canary("ltv", 1))

@@ -40,8 +40,10 @@ DRILL_LATENCY_MS = "LIVEML_DRILL_LATENCY_MS"
 SHADOW = "LIVEML_SHADOW"
 #: The SQS queue the shadow samples go to (from the stack).
 SHADOW_QUEUE = "LIVEML_SHADOW_QUEUE"
-#: Variables that belong to the one version they were published with, never carried to the next.
-PER_VERSION_PREFIXES = ("LIVEML_DRILL_", SHADOW)
+#: Variables that belong to the one version they were published with, never carried to the next
+#: (``LIVEML_SHADOW_QUEUE`` is the stack's, and stays).
+PER_VERSION = (SHADOW,)
+PER_VERSION_PREFIXES = ("LIVEML_DRILL_",)
 
 METRICS_NAMESPACE = "LiveML"
 SERVICE_NAME = "liveml-predict"

@@ -14,7 +14,7 @@ from typing import Any
 
 from liveml.aws import client
 from liveml.binding import Binding, put_binding, read_binding
-from liveml.binding.constants import ARTIFACTS_BUCKET, MODEL_BINDING, PER_VERSION_PREFIXES
+from liveml.binding.constants import ARTIFACTS_BUCKET, MODEL_BINDING, PER_VERSION, PER_VERSION_PREFIXES
 from liveml.binding.environment import read
 from liveml.rollout.errors import AliasUpdateError, RolloutError
 
@@ -95,7 +95,7 @@ class PredictFunction:
         current = lam.get_function_configuration(FunctionName=self.function)
         env = dict(current.get("Environment", {}).get("Variables", {}))
         # A drill or a shadow tee belongs to the version it was published with, never to the next one.
-        for name in [k for k in env if k.startswith(PER_VERSION_PREFIXES)]:
+        for name in [k for k in env if k in PER_VERSION or k.startswith(PER_VERSION_PREFIXES)]:
             del env[name]
         env[MODEL_BINDING] = self.pin(binding)
         env.update(extra_env or {})
