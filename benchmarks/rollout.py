@@ -12,6 +12,8 @@ they train one tiny model locally, register it twice and run real rollout execut
 Rollout figures:
 - ``canary_promote_seconds``: a healthy canary (10% for a 5 s bake, then 100%), from start_execution
   to SUCCEEDED; ``canary_publish_and_smoke_seconds`` is the part before traffic moves.
+  ``first_rollout_seconds``: the model's first version before it (nothing serves the model yet, so it
+  goes to 100% after its smoke test, without a bake).
 - ``rollback_seconds``: from the failing health check's verdict (a drill version 1.5 s slower per
   request, p99 limit 800 ms) to ``live`` at 100% old; ``rollback_detect_seconds``: shift to verdict.
 
@@ -183,12 +185,17 @@ def _at(record: dict[str, object], text: str) -> float:
 def canary(args: argparse.Namespace) -> Figures:
     # A healthy canary on LocalStack, 10% -> 100%: start of the execution to its success (bake 5 s).
     bench = _Rollouts.get(args)
+    # The model's first version has nothing to be a canary against: it goes to 100% after its smoke test.
+    first, first_seconds = bench.run(bench.register(), {"strategy": "canary", "percent": 10, "bake_s": 5})
+    if first["status"] != "SUCCEEDED":
+        raise SystemExit(f"first rollout did not promote: {first.get('error')} {first.get('cause')}")
     ended, seconds = bench.run(bench.register(), {"strategy": "canary", "percent": 10, "bake_s": 5,
                                                   "check_every_s": 5, "probe_requests": 8})  # fmt: skip
     if ended["status"] != "SUCCEEDED":
         raise SystemExit(f"canary did not promote: {ended.get('error')} {ended.get('cause')}")
     record = bench.controller.store.history(bench.model)[0]
     return {
+        "first_rollout_seconds": first_seconds,
         "canary_promote_seconds": seconds,
         "canary_bake_seconds": 5,
         "canary_publish_and_smoke_seconds": _at(record, "live: 10%") - _at(record, "published version"),

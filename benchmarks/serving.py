@@ -17,6 +17,14 @@ Figures:
                                  adds the pre-graph step (dict -> tensors)
   cold_init_ms / baseline_cold_init_ms   fresh process, spawn to first answer: interpreter, imports,
                                  app, model load (sha256-verified), first prediction; median of 3
+  cold_init_ms_1_model/_5_models fresh process, spawn to the handler module loaded (interpreter, imports,
+                                 binding, each model's manifest and contract); median of 3
+  first_request_ms_after_cold_1_model/_5_models   the first request after that (opens the one model
+                                 it asks for: ONNX read, sha256 check, session)
+  eager_cold_init_ms_5_models    the same 5 models with every session opened at init (the baseline:
+                                 what loading all at start-up costs), and eager_first_request_ms_...
+  warm_us_median_1_model/_5_models   in-process Mangum app, /models/m0/predict, with 1 or 5 models
+                                 bound; warm_ratio_5_vs_1 (model routes are looked up per request)
   batch_10k_ms                   10,000 rows in one /predict/batch event through Mangum
   http_rps / http_p99_ms         the Dockerfile's uvicorn command, one worker, loopback load with
                                  ``hey`` (or an httpx client), fixed duration, concurrency 8
@@ -46,6 +54,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -233,10 +242,101 @@ def cold_figures(work: Path, handler: Path, env: dict[str, str], runs: int = 3) 
     return statistics.median(walls)
 
 
+COLD_SPLIT_SCRIPT = """
+import time, json, importlib.util, sys, io, contextlib, types
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("fn", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=1024, invoked_function_arn="arn",
+    aws_request_id="r", function_version="1", log_group_name="g", log_stream_name="s")
+with contextlib.redirect_stdout(io.StringIO()):
+    spec.loader.exec_module(module)
+    t1 = time.perf_counter()
+    response = module.handler(json.loads(open(sys.argv[2]).read()), context)
+    t2 = time.perf_counter()
+assert response["statusCode"] == 200, response
+print(json.dumps({"init_ms": (t1 - t0) * 1000, "first_ms": (t2 - t1) * 1000}))
+"""
+
+#: The predict handler, but every session opened at init: the baseline of lazy loading.
+EAGER_HANDLER = """
+from liveml.serving import build_runtime
+runtime = build_runtime(metrics_interval_s=0, eager=True)
+def handler(event, context):
+    return runtime.invoke(event, context)
+"""
+
+
+def many_models(model_dir: Path, work: Path, n: int) -> str:
+    """A binding document of ``n`` models (copies of one model directory under their own names)."""
+    models = []
+    for i in range(n):
+        target = work / f"m{i}"
+        if not target.exists():
+            shutil.copytree(model_dir, target)
+        models.append({"model": f"m{i}", "variants": [{"version": "1", "uri": str(target)}]})
+    return json.dumps({"models": models, "default_model": "m0"})
+
+
+def model_event(model: str) -> dict[str, Any]:
+    path = f"/models/{model}/predict"
+    return {**EVENT, "path": path, "resource": "/{proxy+}", "pathParameters": {"proxy": path[1:]}}
+
+
+def cold_split_figures(work: Path, handler: Path, env: dict[str, str], runs: int = 3) -> tuple[float, float]:
+    """Median (init ms, first request ms) over fresh processes."""
+    script = work / "cold_split.py"
+    script.write_text(COLD_SPLIT_SCRIPT)
+    event = work / "event_m0.json"
+    event.write_text(json.dumps(model_event("m0")))
+    inits, firsts = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, str(script), str(handler), str(event)],
+            capture_output=True, text=True, env={**os.environ, **env}, check=True, cwd=work,
+        )  # fmt: skip
+        timing = json.loads(out.stdout.strip().splitlines()[-1])
+        inits.append(timing["init_ms"])
+        firsts.append(timing["first_ms"])
+    return statistics.median(inits), statistics.median(firsts)
+
+
+def many_model_figures(model_dir: Path, work: Path, n: int) -> dict[str, float]:
+    one, five = many_models(model_dir, work, 1), many_models(model_dir, work, 5)
+    eager = work / "eager_handler.py"
+    eager.write_text(EAGER_HANDLER)
+    out: dict[str, float] = {}
+    for label, binding, handler, prefix in (
+        ("1_model", one, HANDLER, ""),
+        ("5_models", five, HANDLER, ""),
+        ("5_models", five, eager, "eager_"),
+    ):
+        env = {"LIVEML_MODEL_BINDING": binding, "LIVEML_MODEL_DIR": ""}
+        init, first = cold_split_figures(work, handler, env)
+        out[f"{prefix}cold_init_ms_{label}"] = init
+        out[f"{prefix}first_request_ms_after_cold_{label}"] = first
+    from mangum import Mangum
+
+    from liveml.binding import Binding
+    from liveml.serving import ServingSettings, create_app, load_models
+
+    event = model_event("m0")
+    for label, binding in (("1_model", one), ("5_models", five)):
+        app = create_app(load_models(Binding.from_json(binding)), ServingSettings())
+        asgi: Any = Mangum(app, lifespan="off")
+        with quiet():
+            assert asgi(event, Context())["statusCode"] == 200
+            times = time_calls(partial(asgi, event, Context()), n)
+        out[f"warm_us_median_{label}"] = statistics.median(times)
+    out["warm_ratio_5_vs_1"] = out["warm_us_median_5_models"] / out["warm_us_median_1_model"]
+    return out
+
+
 def mangum_app(model_dir: Path, **settings: Any) -> tuple[Any, Any]:
     from mangum import Mangum
 
-    from liveml.serving import ModelBinding, ServingSettings, create_app, load_models
+    from liveml.binding import ModelBinding
+    from liveml.serving import ServingSettings, create_app, load_models
 
     models = load_models(ModelBinding.from_dir(model_dir))
     capture = settings.pop("capture", None)
@@ -521,6 +621,8 @@ def main() -> None:
         show("speedup_vs_baseline", base["baseline_warm_us_median"] / ours["handler_warm_us_median"])
         show("cold_init_ms", cold_figures(work, HANDLER, {"LIVEML_MODEL_DIR": str(model_dir)}))
         show("baseline_cold_init_ms", cold_figures(work, work / "baseline_app.py", {}))
+        for name, value in many_model_figures(model_dir, work, args.requests).items():
+            show(name, value)
         show("batch_10k_ms", batch_figure(model_dir))
         # p99 of a difference needs many samples: at least 6,000 per side.
         for name, value in capture_figure(model_dir, max(6000, 2 * args.requests)).items():

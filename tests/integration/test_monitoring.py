@@ -15,13 +15,14 @@ import yaml
 
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
+from liveml.binding import Binding
+from liveml.binding.build import single_binding
 from liveml.data.synth import generate_players, player_contract
 from liveml.modeldir import HOLDOUT_ROWS
 from liveml.monitoring.monitor import Window, drift_key, invoke_monitor
 from liveml.pipeline import find_execution, wait_for_execution
 from liveml.registry import ModelVersion, Registry
 from liveml.rollout.aliases import PredictFunction
-from liveml.rollout.binding import single_binding
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
 from tests.integration.cloud import Alerts, csv_bytes, run_for, subscribe_alerts, unique_model, upload
@@ -53,7 +54,9 @@ def watched(stack: StackOutputs) -> Iterator[ModelVersion]:
     capture = {"LIVEML_CAPTURE_SAMPLE_RATE": "1.0", "LIVEML_CAPTURE_MAX_AGE_S": "1"}
     function.route(
         function.publish(
-            single_binding(version), description=f"{model} v1 (monitoring test)", extra_env=capture
+            Binding.one(single_binding(version)),
+            description=f"{model} v1 (monitoring test)",
+            extra_env=capture,
         )
     )
     try:

@@ -14,10 +14,11 @@ import yaml
 
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
+from liveml.binding import Binding
+from liveml.binding.build import single_binding
 from liveml.data.synth import generate_players, player_contract
 from liveml.registry import ModelVersion, Registry
 from liveml.rollout import PredictFunction
-from liveml.rollout.binding import single_binding
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
 from tests.integration.cloud import csv_bytes, run_for, unique_model, upload
@@ -40,7 +41,7 @@ def served(stack: StackOutputs) -> Iterator[tuple[ModelVersion, dict[str, Any]]]
     before = function.routing()
     capture = {"LIVEML_CAPTURE_SAMPLE_RATE": "1.0", "LIVEML_CAPTURE_MAX_AGE_S": "1"}
     published = function.publish(
-        single_binding(version), description=f"{model} v1 (serving test)", extra_env=capture
+        Binding.one(single_binding(version)), description=f"{model} v1 (serving test)", extra_env=capture
     )
     function.route(published)
     golden = json.loads(get_bytes(version.artifacts["golden_requests.json"].uri))["requests"][0]

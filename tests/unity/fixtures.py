@@ -32,7 +32,7 @@ from liveml.features import pregraph_spec, strongest_numeric
 from liveml.inference import CompactModel
 from liveml.inference.compact import TEXT_TOKEN_PATTERN
 from liveml.serving import ModelBinding, ServingSettings, create_app, load_models
-from liveml.serving import assignment as assignment_module
+from liveml.binding import assignment as assignment_module
 from liveml.training import train_model
 from liveml.training.export import check_compact_parity, sklearn_outputs, to_compact
 from liveml.training.families import FAMILIES
@@ -156,18 +156,18 @@ def write_api(out: Path, model_dir: Path) -> None:
     features = golden["requests"][0]["features"]
     with TestClient(create_app(models, ServingSettings(capture_sample_rate=0.0))) as client:
         answers = {
-            "predict": client.post("/predict", json={"player_id": "p-1", "features": features}),
+            "predict": client.post("/models/churn/predict", json={"player_id": "p-1", "features": features}),
             "predict_batch": client.post(
-                "/predict/batch",
+                "/models/churn/predict/batch",
                 json={"rows": [{"player_id": f"p-{i}", "features": features} for i in range(3)]},
             ),
             "error_422": client.post(
-                "/predict", json={"player_id": "p-1", "features": {**features, "level": "high"}}
+                "/models/churn/predict", json={"player_id": "p-1", "features": {**features, "level": "high"}}
             ),
             "error_400": client.post(
-                "/predict", content=b"{not json", headers={"content-type": "application/json"}
+                "/models/churn/predict", content=b"{not json", headers={"content-type": "application/json"}
             ),
-            "latest": client.get("/models/latest"),
+            "latest": client.get("/models/churn/latest"),
         }
     for name, r in answers.items():
         doc = {"status": r.status_code, "body": r.json()}

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from liveml.binding.build import experiment_binding, single_binding
 from liveml.registry import Approval, Artifact, Lineage, ModelVersion, Stage
 from liveml.rollout import AliasUpdateError, PredictFunction, RolloutError, RolloutSettings, Routing
-from liveml.rollout.binding import describe, experiment_binding, single_binding
 from liveml.rollout.health import class_shift, holdout_class_shares, judge
 from liveml.rollout.probe import ProbeResult, _mismatch, api_event
 
@@ -50,15 +51,16 @@ def test_settings_layers_win_field_by_field_and_typos_are_one_line_errors(
         RolloutSettings.resolve({"bake": 5})
 
 
-def test_bindings_built_here_are_what_serving_accepts() -> None:
-    from liveml.serving.binding import ModelBinding
-
-    single = ModelBinding.model_validate(single_binding(version(3)))
+def test_bindings_built_from_registry_versions() -> None:
+    single = single_binding(version(3))
     assert single.variants[0].uri == "s3://art/runs/churn/r3/model/" and single.variants[0].version == "3"
     ab = experiment_binding({"A": version(3), "B": version(4)}, {"A": 0.333, "B": 0.667}, name="e", salt="s")
-    parsed = ModelBinding.model_validate(ab)
-    assert sum(v.split_bp for v in parsed.variants) == 10_000
-    assert describe(ab).startswith("churn A=v3:33.3% B=v4:66.7%")
+    assert sum(v.split_bp for v in ab.variants) == 10_000
+    assert ab.describe().startswith("churn A=v3:33.3% B=v4:66.7%")
+
+
+class StaleRevisionError(ClientError):
+    pass
 
 
 class FakeLambda:
@@ -79,11 +81,16 @@ class FakeLambda:
         ]  # fmt: skip
         self.added: list[dict[str, Any]] = []
 
-    def update_alias(self, **kw: Any) -> None:
+    def update_alias(self, **kw: Any) -> dict[str, Any]:
         self.calls.append("update_alias")
         if self.fail and kw["RoutingConfig"]["AdditionalVersionWeights"]:
             raise self.fail
+        if kw.get("RevisionId") not in (None, self.alias.get("RevisionId")):
+            raise StaleRevisionError({"Error": {"Code": "PreconditionFailedException"}}, "UpdateAlias")
+        revision = f"rev-{len(self.calls)}"
         self.alias = {"FunctionVersion": kw["FunctionVersion"], "RoutingConfig": kw["RoutingConfig"]}
+        self.alias["RevisionId"] = revision
+        return {**self.alias}
 
     def get_alias(self, **kw: Any) -> dict[str, Any]:
         return self.alias
@@ -129,6 +136,18 @@ def test_only_localstacks_routing_bug_recreates_the_alias_and_its_permission_is_
     with pytest.raises(AliasUpdateError, match="AccessDenied"):
         PredictFunction("fn", lam=other).route("1", "2", 0.3)
     assert other.calls == ["update_alias", "update_alias"]  # retried, never deleted, on any other error
+
+
+def test_an_alias_update_with_this_rollouts_revision_never_overwrites_another_writer() -> None:
+    lam = FakeLambda()
+    fn = PredictFunction("fn", lam=lam)
+    fn.route("1", "2", 0.1)
+    mine = fn.revision
+    assert mine and fn.route("1", "2", 0.5, revision=mine) == Routing("1", "2", 0.5)
+    PredictFunction("fn", lam=lam).route("3")  # someone else moves live meanwhile
+    with pytest.raises(AliasUpdateError, match="changed by someone else"):
+        fn.route("2", revision=fn.revision)
+    assert fn.routing() == Routing("3")
 
 
 def test_rollback_and_full_promotion_send_no_weights() -> None:
@@ -199,12 +218,17 @@ def test_the_shadow_tee_samples_answered_predictions_and_never_fails_the_request
     ok = {"statusCode": 200, "body": '{"prediction": "1"}'}
     sqs = FakeSqs()
     draws = iter([0.1, 0.9])
-    tee = ShadowTee(config, "q", sqs=sqs, rng=lambda: next(draws))
+    tee = ShadowTee(config, "q", default_model="churn", sqs=sqs, rng=lambda: next(draws))
     assert tee.after(event, ok) is True and tee.after(event, ok) is False
     assert sqs.sent == [
-        {"candidate": "7", "model": "churn", "model_version": "4",
+        {"candidate": "7", "model": "churn", "model_version": "4", "path": "/predict",
          "request": {"player_id": "p"}, "primary": {"prediction": "1"}}
     ]  # fmt: skip
+    # Only the shadowed model's routes: its own, and /predict only while it is the default model.
+    always = ShadowTee(config, "q", sqs=FakeSqs(), rng=lambda: 0.0)
+    assert always.after({**event, "path": "/models/churn/predict"}, ok) is True
+    assert always.after({**event, "path": "/models/ltv/predict"}, ok) is False
+    assert always.after(event, ok) is False
     assert tee.after(event, {"statusCode": 422, "body": "{}"}) is False
     assert tee.after({**event, "path": "/health"}, ok) is False
     assert ShadowTee(config, "q", sqs=FakeSqs(fail=True), rng=lambda: 0.0).after(event, ok) is False
@@ -219,8 +243,11 @@ def test_every_state_that_can_fail_after_locking_is_caught_into_rollback() -> No
     for name, state in states.items():
         for target in [state.get("Next"), *(c["Next"] for c in state.get("Choices", []))]:
             assert target is None or target in states, (name, target)
-        if state["Type"] == "Task" and name not in ("Rollback", "Refused"):
+        if state["Type"] == "Task" and name not in ("Rollback", "Refused", "RollbackFailed"):
             [catch] = state["Catch"]
             assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error"
             assert catch["Next"] == ("Refused" if name == "Prepare" else "Rollback"), name
     assert states["Verdict"]["Default"] == "Unhealthy" and states["Unhealthy"]["Next"] == "Rollback"
+    # A failed rollback is said out loud (live may still be split), and a locked alias means waiting.
+    assert states["Rollback"]["Catch"][0]["Next"] == "RollbackFailed"
+    assert states["Prepare"]["Retry"][0]["ErrorEquals"] == ["RolloutLockedError"]

@@ -18,7 +18,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from liveml.serving import ModelBinding, ServingModels, ServingSettings, create_app, load_models
+from liveml.binding import ModelBinding
+from liveml.serving import ServingModels, ServingSettings, create_app, load_models
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "tests" / "events"

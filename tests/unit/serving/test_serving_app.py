@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from liveml.serving import ServingModels, ServingSettings, create_app
+from liveml.binding import ModelBinding
+from liveml.serving import ServingModels, ServingSettings, create_app, load_models
 
 
 def test_predict_answers_like_the_golden_requests(client: TestClient, golden: dict[str, Any]) -> None:
@@ -41,9 +43,9 @@ def test_health_and_latest_model(client: TestClient, models: ServingModels) -> N
     assert health["status"] == "ok" and health["model_loaded"] and health["version"] == "3"
     assert health["uptime_s"] >= 0
     latest = client.get("/models/latest").json()
-    assert latest["source"] == "local" and latest["local_path"]  # local directory: no URL, says so
+    assert latest["source"] == "local" and "local_path" not in latest  # no URL, and no path revealed
     assert latest["onnx"]["url"] is None and len(latest["sha256"]) == 64
-    assert latest["feature_order"] == models.contract.feature_names
+    assert latest["feature_order"] == models.get("churn").contract.feature_names
 
 
 def test_openapi_names_every_feature_with_type_range_and_categories(
@@ -52,13 +54,15 @@ def test_openapi_names_every_feature_with_type_range_and_categories(
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     features = next(s for name, s in schemas.items() if name.endswith("Features"))
     props = features["properties"]
-    for col in models.contract.features:
+    for col in models.get("churn").contract.features:
         assert col.name in props, col.name
     level = props["level"]
     assert level["type"] == "integer" and level["minimum"] == 1 and level["maximum"] == 100
-    assert props["device"]["enum"] == models.contract.column("device").categories
+    assert props["device"]["enum"] == models.get("churn").contract.column("device").categories
     assert features["additionalProperties"] is False
-    assert set(features["required"]) == {c.name for c in models.contract.features if not c.nullable}
+    assert set(features["required"]) == {
+        c.name for c in models.get("churn").contract.features if not c.nullable
+    }
 
 
 def _bad(features: dict[str, Any], **change: Any) -> dict[str, Any]:
@@ -156,14 +160,13 @@ def test_correlation_id_is_echoed(client: TestClient) -> None:
     assert r.headers["x-correlation-id"] == "abc-123"
 
 
-def test_model_failure_is_a_500_without_a_trace(models: ServingModels, features: dict[str, Any]) -> None:
+def test_model_failure_is_a_500_without_a_trace(model_dir: Path, features: dict[str, Any]) -> None:
     class Broken:
         def predict(self, rows: Any) -> Any:
             raise RuntimeError("session exploded")
 
-    broken = ServingModels(
-        models.model, [models.primary.__class__(**{**models.primary.__dict__, "predictor": Broken()})]
-    )
+    broken = load_models(ModelBinding.from_dir(model_dir, model="churn", version="3"))
+    broken.get("churn").primary._predictor = Broken()
     with TestClient(create_app(broken, ServingSettings()), raise_server_exceptions=False) as c:
         r = c.post("/predict", json={"player_id": "p", "features": features})
     assert r.status_code == 500

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from liveml.serving.assignment import assign_variant, bucket, validate_split
-from liveml.serving.errors import BindingError
+from liveml.binding.assignment import assign_variant, bucket, validate_split
+from liveml.binding.errors import BindingError
 
-VECTORS = Path(__file__).resolve().parents[3] / "layers/liveml/liveml/serving/assignment_vectors.json"
+VECTORS = Path(__file__).resolve().parents[3] / "layers/liveml/liveml/binding/assignment_vectors.json"
 
 
 def _vectors() -> list[dict[str, object]]:
@@ -39,7 +39,7 @@ def test_assignment_vectors(case: dict[str, object]) -> None:
 
 def test_assignment_does_not_depend_on_the_process_hash_seed() -> None:
     # Python's hash() changes with PYTHONHASHSEED; ours must not.
-    code = "from liveml.serving.assignment import bucket; print([bucket('s', f'p{i}') for i in range(50)])"
+    code = "from liveml.binding.assignment import bucket; print([bucket('s', f'p{i}') for i in range(50)])"
     outputs = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -131,7 +131,7 @@ def test_sample_rate() -> None:
 def test_the_api_captures_features_outputs_version_variant_and_latency(
     s3: Any, models: ServingModels, features: dict[str, Any]
 ) -> None:
-    cap = PredictionCapture(S3CaptureSink(BUCKET, s3), model=models.model, sample_rate=1.0, max_age_s=3600)
+    cap = PredictionCapture(S3CaptureSink(BUCKET, s3), model="churn", sample_rate=1.0, max_age_s=3600)
     app = create_app(models, ServingSettings(), capture=cap)
     with TestClient(app) as client:  # leaving the client runs the lifespan shutdown: a final flush
         for i in range(3):

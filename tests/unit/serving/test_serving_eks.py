@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from liveml.cli.eks import app as eks_app
-from liveml.serving.k8s import Measurement, selector_patch, size, write_tree
+from liveml.eks import Measurement, selector_patch, size, write_tree
 
 K8S_VERSION = "1.32"
 ROOT = Path(__file__).resolve().parents[3]

@@ -39,3 +39,19 @@ def test_importing_liveml_serving_imports_nothing_heavy() -> None:
 def test_the_predict_handler_with_a_loaded_model_imports_nothing_heavy(model_dir: Path) -> None:
     body = f"runpy.run_path({str(ROOT / 'functions/predict/app.py')!r})"
     assert _heavy_modules_after(body, {"LIVEML_MODEL_DIR": str(model_dir)}) == []
+
+
+def _web_modules_after(module: str) -> list[str]:
+    web = ("fastapi", "starlette", "mangum")
+    loaded = f"sorted(m for m in sys.modules if m.split('.')[0] in {web})"
+    code = f"import sys, json, {module}; print(json.dumps({loaded}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    result: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_binding_experiments_rollout_and_serving_packages_load_no_web_framework() -> None:
+    # Rollouts and the A/B statistics read the binding and the sticky assignment; none needs FastAPI,
+    # and liveml.serving only loads it when the app is asked for.
+    for module in ("liveml.binding", "liveml.experiments", "liveml.rollout", "liveml.serving"):
+        assert _web_modules_after(module) == [], module

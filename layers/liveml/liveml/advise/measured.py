@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from liveml.advise.errors import AdviseError
-from liveml.serving.k8s import (
+from liveml.eks.kubernetes import (
     SERVER_OVERHEAD_MS,
     Measurement,
     Sizing,

@@ -15,6 +15,8 @@ from rich.table import Table
 
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
+from liveml.binding import Binding
+from liveml.binding.build import single_binding
 from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
 from liveml.cli.monitor import print_summary
 from liveml.cli.pipeline import report_outcome, watch
@@ -24,7 +26,6 @@ from liveml.modeldir import GOLDEN_REQUESTS
 from liveml.pipeline import SETTINGS_FILE, find_execution
 from liveml.registry import ModelVersion, Registry
 from liveml.rollout.aliases import PredictFunction
-from liveml.rollout.binding import single_binding
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
 
@@ -98,7 +99,9 @@ def demo(
     rollout = controller(aws, stack_name)
     canary = {"strategy": "canary", "percent": 20, "bake_s": 10, "check_every_s": 5}
     arn = rollout.start(model, version.version, canary)
-    with console.status(f"rolling out v{version.version}: smoke test, 20% canary, health checks, 100%"):
+    # A model's first version has nothing to be a canary against: it goes to 100% after its smoke test.
+    steps = "smoke test, 20% canary, health checks, 100%" if version.version > 1 else "smoke test, 100%"
+    with console.status(f"rolling out v{version.version}: {steps}"):
         ended = rollout.wait(arn, timeout_s=600)
     if ended["status"] != "SUCCEEDED":
         console.print(f"[red]✗[/] rollout {ended['status']}: {ended.get('cause') or ended.get('error')}")
@@ -175,7 +178,9 @@ def closed_loop(outputs: StackOutputs, version: ModelVersion) -> None:
     capture = {"LIVEML_CAPTURE_SAMPLE_RATE": "1.0", "LIVEML_CAPTURE_MAX_AGE_S": "1"}
     with console.status("publishing the serving version with full capture"):
         function.route(
-            function.publish(single_binding(version), description="demo: full capture", extra_env=capture)
+            function.publish(
+                Binding.one(single_binding(version)), description="demo: full capture", extra_env=capture
+            )
         )
 
     # --- events: once `liveml events send` lands (issue 11, ingest), the simulated players also send

@@ -28,6 +28,11 @@ def render(
         ..., exists=True, file_okay=False, help="local copy of the model (measured)"
     ),
     uri: str | None = typer.Option(None, help="s3:// prefix of the model directory the pods load"),
+    binding: str | None = typer.Option(
+        None,
+        help="serve this binding document instead (s3://…/bindings/<sha256>.json, e.g. what a Lambda "
+        "version pins), so the pods serve exactly what the function serves",
+    ),
     slot: str = typer.Option("blue", help="blue or green: the slot this version goes to"),
     image: str = typer.Option("liveml-predict:latest", help="container image built from eks/Dockerfile"),
     role_arn: str = typer.Option(
@@ -37,8 +42,8 @@ def render(
     requests: int = typer.Option(500, help="timed requests in the measurement"),
 ) -> None:
     """Measure the model (latency, memory) and write manifests sized for QPS."""
-    from liveml.serving.binding import BoundVariant, ModelBinding
-    from liveml.serving.k8s import measure, size, write_tree
+    from liveml.binding import Binding, BoundVariant, ModelBinding
+    from liveml.eks import measure, size, write_tree
 
     if slot not in ("blue", "green"):
         raise LiveMLError(f"--slot must be blue or green, got {slot!r}")
@@ -48,9 +53,10 @@ def render(
         uri = f"s3://{bucket}/models/{model}/{version}/"
     # The pods verify the manifest they download against this hash: the one measured here.
     manifest_sha = sha256_hex((model_dir / MANIFEST).read_bytes())
-    binding = ModelBinding(
-        model=model, variants=[BoundVariant(version=version, uri=uri, sha256=manifest_sha)]
+    document = Binding.one(
+        ModelBinding(model=model, variants=[BoundVariant(version=version, uri=uri, sha256=manifest_sha)])
     )
+    binding_value = binding or document.canonical().decode()
     try:
         measured = measure(model_dir, requests=requests)
     except RuntimeError as exc:
@@ -60,7 +66,7 @@ def render(
         out,
         sizing,
         slot=slot,
-        binding_json=binding.model_dump_json(exclude_none=True),
+        binding_json=binding_value,
         image=image,
         role_arn=role_arn,
         namespace=namespace,
@@ -85,7 +91,7 @@ def switch(
     apply: bool = typer.Option(False, "--apply", help="run kubectl instead of printing the command"),
 ) -> None:
     """Point the live Service at a slot: print the selector patch, or apply it with kubectl."""
-    from liveml.serving.k8s import selector_patch
+    from liveml.eks import selector_patch
 
     try:
         patch = json.dumps(selector_patch(slot), separators=(",", ":"))

@@ -17,7 +17,7 @@ from liveml.cli._stack import AWS_OPTION, STACK_OPTION
 if TYPE_CHECKING:
     from liveml.experiments import Analysis, SampleSizePlan
     from liveml.rollout.control import Controller
-    from liveml.rollout.experiments import ExperimentRegistry
+    from liveml.rollout.live_experiments import ExperimentRegistry
 
 app = typer.Typer(
     help="A/B experiments: sample size up front, analysis and verdict, report.", no_args_is_help=True
@@ -179,7 +179,7 @@ def simulate_command(
 
 def _experiments(aws: bool, stack_name: str) -> tuple[ExperimentRegistry, Controller]:
     from liveml.cli.rollout import controller
-    from liveml.rollout.experiments import ExperimentRegistry
+    from liveml.rollout.live_experiments import ExperimentRegistry
 
     ctl = controller(aws, stack_name)
     return ExperimentRegistry(ctl.function), ctl

@@ -21,10 +21,10 @@ REASON_OPTION = typer.Option("", "--reason", help="Why (in the notification and 
 
 
 def controller(aws: bool, stack_name: str) -> Any:
+    from liveml.binding.constants import PREDICT_FUNCTION
     from liveml.registry import Registry
     from liveml.rollout import PredictFunction, RolloutError, RolloutStore
     from liveml.rollout.control import Controller
-    from liveml.rollout.settings import PREDICT_FUNCTION
 
     outputs = connect(aws, stack_name)
     arn = outputs.raw.get("RolloutStateMachineArn")
@@ -85,6 +85,13 @@ def _print_status(status: dict[str, Any]) -> None:
     held = status["in_progress"]
     if held:
         console.print(f"in progress: rollout {held['rollout_id']} of v{held['version']}")
+    for waiting in status.get("queued", []):
+        behind = waiting["behind"]
+        console.print(
+            f"[yellow]queued[/]: v{waiting['version']} waits for live since {waiting['since'][11:19]} UTC "
+            f"(held by rollout {behind.get('rollout_id', '?')} of {behind.get('model', '?')} "
+            f"v{behind.get('version', '?')})"
+        )
     latest = status["latest"]
     if latest:
         console.print(

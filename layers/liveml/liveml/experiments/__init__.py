@@ -16,7 +16,7 @@ would let anyone peek at any time but needs noticeably more players for the same
 defined by enrolment counts, so re-running the analysis between looks cannot inflate false positives
 (see :mod:`liveml.experiments.analysis` and :mod:`liveml.experiments.sequential`).
 
-Sticky assignment is :mod:`liveml.serving.assignment`; the analysis recomputes it to verify the logs.
+Sticky assignment is :mod:`liveml.binding.assignment`; the analysis recomputes it to verify the logs.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from liveml.binding.assignment import assign_variant
 from liveml.experiments import stats
 from liveml.experiments.design import Experiment, MetricKind, SampleSizePlan
 from liveml.experiments.errors import ExperimentError
-from liveml.serving.assignment import assign_variant
 
 if TYPE_CHECKING:
     import pandas as pd

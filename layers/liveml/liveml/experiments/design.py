@@ -20,12 +20,12 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from liveml.binding.assignment import validate_split
+from liveml.binding.constants import BUCKETS
+from liveml.binding.errors import BindingError
 from liveml.errors import field_problems
 from liveml.experiments.errors import ExperimentError
 from liveml.experiments.sequential import boundaries, equal_fractions, inflation_factor
-from liveml.serving.assignment import validate_split
-from liveml.serving.constants import BUCKETS
-from liveml.serving.errors import BindingError
 
 
 class MetricKind(StrEnum):
@@ -167,7 +167,7 @@ class Experiment(BaseModel):
         return list(self.variants)[1]
 
     def split_bp(self) -> list[tuple[str, int]]:
-        """The split in the basis points :mod:`liveml.serving.assignment` hashes into, in variant order."""
+        """The split in the basis points :mod:`liveml.binding.assignment` hashes into, in variant order."""
         return [(name, round(self.split[name] * BUCKETS)) for name in self.variants]
 
     def fractions(self) -> tuple[float, ...]:

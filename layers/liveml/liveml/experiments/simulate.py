@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from liveml.binding.assignment import bucket, variant_for_bucket
 from liveml.experiments import stats
 from liveml.experiments.design import Experiment, MetricKind
 from liveml.experiments.errors import ExperimentError
-from liveml.serving.assignment import bucket, variant_for_bucket
 
 if TYPE_CHECKING:
     import pandas as pd

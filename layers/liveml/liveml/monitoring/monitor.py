@@ -24,6 +24,7 @@ from typing import Any
 
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes, get_text_if_exists
+from liveml.binding.constants import METRICS_NAMESPACE
 from liveml.config import Settings, env
 from liveml.modeldir import MANIFEST, fetch_verified
 from liveml.monitoring.drift import compare
@@ -34,9 +35,6 @@ from liveml.registry import Registry, RegistryError
 
 log = logging.getLogger(__name__)
 
-#: The serving metrics' namespace (``liveml.serving.constants``), restated: importing ``liveml.serving``
-#: loads FastAPI, which the monitor function does not carry.
-METRICS_NAMESPACE = "LiveML"
 CAPTURE_PREFIX = "captures"
 MONITORING_PREFIX = "monitoring"
 #: The default window, minutes (``LIVEML_MONITOR_WINDOW_MINUTES``); the schedule runs once per window.

@@ -2,28 +2,29 @@
 
 ``promote``, ``rollback`` and ``abort`` act at once: they stop the rollout's execution (so it cannot
 move ``live`` again) and then run the same steps the state machine would, as the operator.
-``rollback`` without a rollout in progress puts ``live`` back on the version the last promoted rollout
-replaced, in one alias update, and restores the registry's production pointer to match.
+``rollback`` without a rollout in progress puts the model back on the version its last promoted
+rollout replaced — in one alias update when nothing moved since, else by publishing live's binding
+with only that model's entry put back — and restores the registry's production pointer to match.
+Every other model keeps what it serves.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from liveml.aws import client
+from liveml.aws.stepfunctions import ExecutionTimeoutError, wait_for_execution
+from liveml.binding import Binding
 from liveml.registry import Registry, Stage, StaleStateError
 from liveml.rollout.aliases import PredictFunction
-from liveml.rollout.errors import RolloutError
+from liveml.rollout.errors import RolloutError, RolloutLockedError
 from liveml.rollout.settings import RolloutSettings
 from liveml.rollout.steps import RolloutSteps
 from liveml.rollout.store import RolloutStore
-
-_FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 @dataclass
@@ -45,17 +46,8 @@ class Controller:
         """Start a rollout execution; its ARN. Settings are checked here, so a typo fails before starting."""
         version_doc = self.registry.get(model, version)
         RolloutSettings.resolve(version_doc.lineage.settings.get("rollout"), settings)
-        held = self.store.holder(model)
-        if held and held["expires_at"] > time.time():
-            raise RolloutError(
-                f"refused: rollout {held['rollout_id']} of {model} v{held['version']} is in progress "
-                "(liveml rollout status); end it with promote, rollback or abort first"
-            )
-        # An execution started a moment ago may not hold the lock yet: its name says whose it is.
-        running = self.sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
-        for execution in running["executions"]:
-            if execution["name"].startswith(f"{model}-v"):
-                raise RolloutError(f"refused: {execution['name']} is starting; wait for it or abort it")
+        # Another rollout moving live (of this model or another) is no reason to refuse: the execution
+        # waits for it in Prepare, queued (liveml rollout status shows it).
         name = f"{model}-v{version}-{datetime.now(UTC):%Y%m%dT%H%M%S}"[:80]
         answer = self.sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
@@ -65,20 +57,21 @@ class Controller:
         return str(answer["executionArn"])
 
     def wait(self, execution_arn: str, timeout_s: float = 1800) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            described = self.sfn.describe_execution(executionArn=execution_arn)
-            if described["status"] in _FINISHED:
-                return dict(described)
-            if time.monotonic() > deadline:
-                raise RolloutError(f"{execution_arn} still {described['status']} after {timeout_s:.0f}s")
-            time.sleep(1)
+        try:
+            wait_for_execution(execution_arn, timeout_s=timeout_s, sfn=self.sfn)
+        except ExecutionTimeoutError as exc:
+            raise RolloutError(str(exc)) from None
+        return dict(self.sfn.describe_execution(executionArn=execution_arn))
 
     # ------------------------------------------------------------------ status
+    @property
+    def scope(self) -> str:
+        return f"{self.function.function}:{self.function.alias}"
+
     def current(self, model: str) -> dict[str, Any] | None:
-        """The record of the rollout in progress (None when none is)."""
-        held = self.store.holder(model)
-        if not held:
+        """The record of the model's rollout in progress (None when none is)."""
+        held = self.store.holder(self.scope)
+        if not held or held["model"] != model:
             return None
         try:
             return self.store.get(model, held["rollout_id"])
@@ -99,11 +92,14 @@ class Controller:
         from liveml.rollout.shadow import Shadow
 
         shadow = Shadow(self.function, registry=self.registry, table=self.store.table)
+        held = self.store.holder(self.scope)
         return {
             "model": model,
             "shadow": {"state": shadow.state(model), "report": shadow.report(model)},
             "live": {"version": routing.version, "extra": routing.extra, "weight": routing.weight},
-            "in_progress": self.store.holder(model),
+            "in_progress": held if held and held["model"] == model else None,
+            "alias_held_by": held,
+            "queued": self.store.queued(model),
             "production": production.version if production else None,
             "latest": latest,
             "execution_status": execution,
@@ -148,7 +144,15 @@ class Controller:
         promoted = next((r for r in self.store.history(model) if r.get("status") == "promoted"), None)
         if promoted is None:
             raise RolloutError(f"{model} has no promoted rollout to roll back")
-        self.function.route(promoted["stable"])  # the one call that moves traffic
+        rollout_id = f"rollback-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        try:
+            self.store.acquire(self.scope, model, rollout_id, int(promoted["version"]), "cli", 600)
+        except RolloutLockedError as exc:
+            raise RolloutError(f"cannot roll back {model} now: {exc}; wait for it or end it first") from None
+        try:
+            self._route_model_back(model, promoted)
+        finally:
+            self.store.release(self.scope, rollout_id)
         self._restore_registry(model, promoted, why, by)
         done = {**promoted, "status": "rolled_back", "reason": why, "percent": 0}
         done["events"] = [*promoted.get("events", []), {"at": datetime.now(UTC).isoformat(), "event": why}]
@@ -159,6 +163,23 @@ class Controller:
              f"Traffic: live is back at 100% version {promoted['stable']}."],
         )  # fmt: skip
         return done
+
+    def _route_model_back(self, model: str, promoted: dict[str, Any]) -> None:
+        """live serves ``model`` as before ``promoted``, every other model as it serves it now."""
+        routing = self.function.routing()
+        if routing == type(routing)(str(promoted["candidate"])):
+            self.function.route(promoted["stable"])  # nothing moved since: the one call that moves traffic
+            return
+        if routing.split:
+            raise RolloutError(f"live is split ({routing}) with no rollout holding it: rollback that first")
+        now = self.function.binding_of(routing.version)
+        before = self.function.binding_of(str(promoted["stable"]))
+        entry = before.get(model) if before else None
+        if now is None or entry is None:
+            raise RolloutError(f"{model} served nothing before v{promoted['version']}: nothing to go back to")
+        binding: Binding = now.with_model(entry)
+        version = self.function.publish(binding, description=f"rollback of {model} to {entry.describe()}")
+        self.function.route(version)
 
     def _restore_registry(self, model: str, promoted: dict[str, Any], why: str, by: str) -> None:
         try:

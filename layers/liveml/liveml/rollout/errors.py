@@ -10,7 +10,7 @@ class RolloutError(LiveMLError):
 
 
 class RolloutLockedError(RolloutError):
-    """Another rollout of the same model (or of the same alias) is in progress: this one is refused."""
+    """Another rollout (of any model) is moving the alias: this one waits; the state machine retries it."""
 
     http_status = 409
 

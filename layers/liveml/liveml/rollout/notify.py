@@ -1,11 +1,10 @@
-"""Rollout outcomes on the alerts topic (the same topic the training pipeline uses)."""
+"""Rollout outcomes on the alerts topic (the same topic and publisher the training pipeline uses)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from liveml.aws import client
-from liveml.config import Settings
+from liveml.aws.sns import publish_alert
 
 
 def publish(
@@ -13,16 +12,11 @@ def publish(
 ) -> dict[str, Any]:
     """Publish one notification; ``outcome`` (promoted, rolled_back, refused, ...) is a message attribute
     so subscribers can filter on it."""
-    message = "\n".join(lines)
-    subject = subject[:100]
-    (sns or client("sns")).publish(
-        TopicArn=topic_arn or Settings().require("alerts_topic"),
-        Subject=subject,
-        Message=message,
-        MessageAttributes={
-            "model": {"DataType": "String", "StringValue": model},
-            "outcome": {"DataType": "String", "StringValue": outcome},
-            "kind": {"DataType": "String", "StringValue": "rollout"},
-        },
+    sent = publish_alert(
+        subject,
+        lines,
+        {"model": model, "outcome": outcome, "kind": "rollout"},
+        topic_arn=topic_arn,
+        sns=sns,
     )
-    return {"outcome": outcome, "subject": subject, "message": message}
+    return {"outcome": outcome, **sent}

@@ -71,15 +71,23 @@ def _mismatch(expected: dict[str, Any], got: dict[str, Any], tolerance: float) -
     return None
 
 
-def smoke_test(function: PredictFunction, version: str, golden: dict[str, Any]) -> dict[str, Any]:
-    """Replay the golden requests against ``version``; raise ``SmokeTestError`` at the first difference."""
+def predict_path(model: str | None) -> str:
+    """The route of ``model``'s predictions (None: the default model's)."""
+    return f"/models/{model}/predict" if model else "/predict"
+
+
+def smoke_test(
+    function: PredictFunction, version: str, golden: dict[str, Any], model: str | None = None
+) -> dict[str, Any]:
+    """Replay the golden requests of ``model`` against ``version``; raise ``SmokeTestError`` at the first
+    difference."""
     requests = golden.get("requests") or []
     if not requests:
         raise SmokeTestError("the model has no golden requests: nothing to smoke-test it with")
     tolerance = max(float(golden.get("tolerance", 0)), MIN_TOLERANCE)
     for i, request in enumerate(requests):
         body = {"player_id": f"smoke-{i}", "features": request["features"]}
-        status, answer = _decoded(function.invoke(version, api_event("POST", "/predict", body)))
+        status, answer = _decoded(function.invoke(version, api_event("POST", predict_path(model), body)))
         if status != 200:
             message = answer.get("message") if isinstance(answer, dict) else answer
             raise SmokeTestError(f"golden request {i}: HTTP {status} ({message})")
@@ -117,17 +125,18 @@ class ProbeResult:
         }
 
 
-def probe(function: PredictFunction, version: str, rows: list[dict[str, Any]]) -> ProbeResult:
-    """Send ``rows`` (raw feature dicts) to ``version`` one request each: errors, latency, classes."""
+def probe(
+    function: PredictFunction, version: str, rows: list[dict[str, Any]], model: str | None = None
+) -> ProbeResult:
+    """Send ``rows`` (raw feature dicts) of ``model`` to ``version`` one request each: errors, latency,
+    classes."""
     result = ProbeResult()
+    path = predict_path(model)
     for i, row in enumerate(rows):
         started = time.perf_counter()
         try:
-            status, answer = _decoded(
-                function.invoke(
-                    version, api_event("POST", "/predict", {"player_id": f"probe-{i}", "features": row})
-                )
-            )
+            event = api_event("POST", path, {"player_id": f"probe-{i}", "features": row})
+            status, answer = _decoded(function.invoke(version, event))
         except RolloutError:
             status, answer = 500, None
         result.latencies_ms.append((time.perf_counter() - started) * 1000)

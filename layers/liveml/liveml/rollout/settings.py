@@ -7,23 +7,15 @@ stack's ``LIVEML_ROLLOUT_*`` defaults. Times go down to seconds so tests can bak
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from liveml.binding.constants import ROLLOUT_DEFAULTS
+from liveml.binding.environment import read
 from liveml.errors import field_problems
 from liveml.rollout.errors import RolloutError
-
-#: Environment variables of the rollout concern, in one place.
-PREDICT_FUNCTION = "LIVEML_PREDICT_FUNCTION"
-PREDICT_ALIAS = "LIVEML_PREDICT_ALIAS"
-ROLLOUT_STATE_MACHINE = "LIVEML_ROLLOUT_STATE_MACHINE"
-#: JSON object of RolloutSettings fields: the stack's defaults.
-ROLLOUT_DEFAULTS = "LIVEML_ROLLOUT_DEFAULTS"
-#: Set on a published version only when a drill asks for it: the serving app sleeps this long per request.
-DRILL_LATENCY_MS = "LIVEML_DRILL_LATENCY_MS"
 
 
 class Strategy(StrEnum):
@@ -69,7 +61,7 @@ class RolloutSettings(BaseModel):
         import json
 
         merged: dict[str, Any] = {}
-        raw = os.environ.get(ROLLOUT_DEFAULTS)
+        raw = read(ROLLOUT_DEFAULTS)
         if raw:
             try:
                 merged.update(json.loads(raw))

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from liveml.aws import client
+from liveml.binding.build import single_binding
+from liveml.binding.constants import SHADOW
 from liveml.config import Settings
 from liveml.registry import Registry
-from liveml.rollout import binding as bindings
 from liveml.rollout.aliases import PredictFunction
 from liveml.rollout.errors import RolloutError
-from liveml.rollout.probe import api_event
+from liveml.rollout.probe import api_event, predict_path
 
-SHADOW_ENV = "LIVEML_SHADOW"  # same name as liveml.serving.shadow.SHADOW (not imported: no serving stack)
 STATE = "SHADOW#STATE"
 BUCKETS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500)
 
@@ -54,16 +54,18 @@ class Shadow:
         if routing.split:
             raise RolloutError("live is split between two versions (a rollout?): finish it first")
         stable_binding = self.function.binding_of(routing.version)
-        if not stable_binding:
-            raise RolloutError(f"live's version {routing.version} serves no model: nothing to shadow")
+        if not stable_binding or stable_binding.get(model) is None:
+            raise RolloutError(f"live's version {routing.version} does not serve {model}: nothing to shadow")
+        # The candidate serves every other model as live does, so its answers differ only where it should.
         candidate = self.function.publish(
-            bindings.single_binding(candidate_doc), description=f"{model} v{version} (shadow candidate)"
+            stable_binding.with_model(single_binding(candidate_doc)),
+            description=f"{model} v{version} (shadow candidate)",
         )
         config = {"candidate": candidate, "model": model, "model_version": str(version), "sample_rate": rate}
         primary = self.function.publish(
             stable_binding,
-            description=f"{bindings.describe(stable_binding)} + shadow of v{version} at {rate:g}",
-            extra_env={SHADOW_ENV: json.dumps(config)},
+            description=f"{stable_binding.describe()} + shadow of {model} v{version} at {rate:g}",
+            extra_env={SHADOW: json.dumps(config)},
         )
         self.function.route(primary)
         state = {
@@ -100,7 +102,8 @@ class Shadow:
         started = time.perf_counter()
         status, answer = 0, None
         try:
-            raw = self.function.invoke(candidate, api_event("POST", "/predict", message.get("request")))
+            path = predict_path(message.get("model"))
+            raw = self.function.invoke(candidate, api_event("POST", path, message.get("request")))
             status = int(raw.get("statusCode", 0))
             answer = json.loads(raw.get("body") or "null")
         except (RolloutError, ValueError):

@@ -14,22 +14,25 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from liveml.aws import client
+from liveml.binding import Binding
+from liveml.binding import build as bindings
+from liveml.binding.constants import DRILL_LATENCY_MS, PREDICT_ALIAS, PREDICT_FUNCTION
+from liveml.binding.environment import read
 from liveml.errors import catch_reason
 from liveml.modeldir import GOLDEN_REQUESTS, HOLDOUT_ROWS, MANIFEST
 from liveml.registry import Approval, ModelVersion, Registry, Stage, StaleStateError
-from liveml.rollout import binding as bindings
 from liveml.rollout import health, notify
 from liveml.rollout.aliases import PredictFunction, Routing
-from liveml.rollout.errors import RolloutError
+from liveml.rollout.artifacts import read_model_file, read_model_json
+from liveml.rollout.errors import RolloutError, RolloutLockedError
 from liveml.rollout.probe import probe, smoke_test
-from liveml.rollout.settings import DRILL_LATENCY_MS, PREDICT_ALIAS, PREDICT_FUNCTION, RolloutSettings
+from liveml.rollout.settings import RolloutSettings
 from liveml.rollout.store import RolloutStore
 
 log = logging.getLogger(__name__)
@@ -58,18 +61,25 @@ class RolloutSteps:
     ) -> None:
         self.registry = registry or Registry()
         self.store = store or RolloutStore()
-        name = os.environ.get(PREDICT_FUNCTION)
+        name = read(PREDICT_FUNCTION)
         if function is None and not name:
             raise RolloutError(f"{PREDICT_FUNCTION} is not set")
-        self.function = function or PredictFunction(str(name), os.environ.get(PREDICT_ALIAS, "live"))
+        self.function = function or PredictFunction(str(name), read(PREDICT_ALIAS, "live") or "live")
         self._sns = sns
         self._cloudwatch = cloudwatch
         self._s3 = s3
 
+    @property
+    def scope(self) -> str:
+        """What the lock covers: the alias every model is served through."""
+        return f"{self.function.function}:{self.function.alias}"
+
     # ------------------------------------------------------------------ Prepare
     def prepare(self, request: dict[str, Any], execution: str = "cli") -> dict[str, Any]:
-        """Lock, check, bind and publish. Input: ``{"model", "version", "settings"?}`` or an EventBridge
-        ``ModelApproved`` event. ``{"skipped": true, ...}`` when the model opted out of automatic rollouts."""
+        """Lock the alias, check, bind and publish. Input: ``{"model", "version", "settings"?}`` or an
+        EventBridge ``ModelApproved`` event. ``{"skipped": true, ...}`` when the model opted out of
+        automatic rollouts or a newer approved version supersedes this one. ``RolloutLockedError`` when
+        another rollout moves the alias: the state machine retries (the wait shows in the queue)."""
         trigger = "cli"
         if "detail" in request and "detail-type" in request:
             trigger, request = str(request["detail-type"]), dict(request["detail"])
@@ -83,12 +93,51 @@ class RolloutSteps:
             return {"skipped": True, "model": model, "version": number, "reason": "rollout.auto is false"}
         rollout_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         longest = (settings.bake_s + 120) * (len(settings.schedule()) + 1)
-        self.store.acquire(model, rollout_id, number, execution, longest + LOCK_MARGIN_S)
         try:
+            self.store.acquire(self.scope, model, rollout_id, number, execution, longest + LOCK_MARGIN_S)
+        except RolloutLockedError:
+            self.store.enqueue(model, number, execution, self.store.holder(self.scope) or {})
+            raise
+        try:
+            self.store.dequeue(model, number)
+            newer = self._newer_approved(version)
+            if newer is not None:
+                return self._supersede(version, newer, rollout_id)
             return self._prepare_locked(version, settings, rollout_id, execution, trigger)
         except Exception:
-            self.store.release(model, rollout_id)
+            self.store.release(self.scope, rollout_id)
             raise
+
+    def _newer_approved(self, version: ModelVersion) -> ModelVersion | None:
+        """The newest approved version of the model above ``version`` that is still in the running."""
+        newer = [
+            v
+            for v in self.registry.versions(version.model)
+            if v.version > version.version
+            and v.approval is Approval.APPROVED
+            and v.stage is not Stage.ARCHIVED
+        ]
+        return max(newer, key=lambda v: v.version, default=None)
+
+    def _supersede(self, version: ModelVersion, newer: ModelVersion, rollout_id: str) -> dict[str, Any]:
+        """A newer approved version waits or serves: this one is archived, saying by which."""
+        model, number = version.model, version.version
+        why = f"superseded by v{newer.version}, approved while v{number} waited for its rollout"
+        try:
+            if version.stage is not Stage.PRODUCTION:
+                self.registry.set_stage(
+                    model, number, Stage.ARCHIVED, expected=version.stage, by=BY, reason=why
+                )
+        except StaleStateError as exc:
+            log.warning("%s v%s not archived: %s", model, number, exc)
+        self.store.release(self.scope, rollout_id)
+        return {
+            "skipped": True,
+            "model": model,
+            "version": number,
+            "superseded_by": newer.version,
+            "reason": why,
+        }
 
     def _prepare_locked(
         self, version: ModelVersion, settings: RolloutSettings, rollout_id: str, execution: str, trigger: str
@@ -100,18 +149,23 @@ class RolloutSteps:
         if routing.split:
             raise RolloutError(
                 f"{self.function.function}:{self.function.alias} is split between versions {routing.version} "
-                f"and {routing.extra} (another rollout?): `liveml rollout rollback` resets it"
+                f"and {routing.extra} with no rollout holding it: `liveml rollout rollback` resets it"
             )
         stable = routing.version
         served = self.function.binding_of(stable)
-        served_versions = [v["version"] for v in (served or {}).get("variants", [])]
-        if served and served.get("model") == model and served_versions == [str(number)]:
+        current = served.get(model) if served else None
+        if current is not None and current.experiment is None and current.versions == [str(number)]:
             raise RolloutError(f"{model} v{number} already serves from version {stable}: nothing to roll out")
-        binding = bindings.single_binding(version)
+        new = bindings.single_binding(version)
+        binding = served.with_model(new) if served else Binding.one(new)
+        schedule = settings.schedule()
+        if current is None:
+            # Nothing serves this model yet: a canary would send most of its requests to "no such model".
+            schedule = [100]
         extra_env = {}
         if settings.drill and settings.drill.latency_ms:
             extra_env[DRILL_LATENCY_MS] = str(settings.drill.latency_ms)
-        description = f"{bindings.describe(binding)} (rollout {rollout_id})"
+        description = f"{new.describe()} (rollout {rollout_id})"
         candidate = self.function.publish(binding, description=description, extra_env=extra_env)
         if version.stage is not Stage.PRODUCTION:
             self.registry.set_stage(
@@ -124,12 +178,11 @@ class RolloutSteps:
             "function": self.function.function,
             "alias": self.function.alias,
             "stable": stable,
-            "stable_model_version": (served or {}).get("variants", [{}])[0].get("version")
-            if served
-            else None,
+            "stable_model_version": current.variants[0].version if current else None,
             "candidate": candidate,
             "settings": settings.model_dump(mode="json"),
-            "schedule": settings.schedule(),
+            "schedule": schedule,
+            "first": current is None,
             "step": 0,
             "percent": 0,
             "wait_s": settings.check_every_s,
@@ -138,7 +191,7 @@ class RolloutSteps:
             "trigger": trigger,
             "started_at": _now(),
             "status": "smoke_testing",
-            "events": [{"at": _now(), "event": f"published version {candidate}: {description}"}],
+            "events": [{"at": _now(), "event": f"published version {candidate}: {binding.describe()}"}],
         }
         self.store.save(state)
         return state
@@ -146,8 +199,8 @@ class RolloutSteps:
     # ------------------------------------------------------------------ Smoke
     def smoke(self, state: dict[str, Any]) -> dict[str, Any]:
         version = self.registry.get(state["model"], state["version"])
-        golden = bindings.read_model_json(version, GOLDEN_REQUESTS, s3=self._s3)
-        result = smoke_test(self.function, state["candidate"], golden)
+        golden = read_model_json(version, GOLDEN_REQUESTS, s3=self._s3)
+        result = smoke_test(self.function, state["candidate"], golden, state["model"])
         return self._event(
             state,
             f"smoke test passed: {result['golden_requests']} golden requests",
@@ -158,7 +211,9 @@ class RolloutSteps:
     # ------------------------------------------------------------------ Shift
     def shift(self, state: dict[str, Any]) -> dict[str, Any]:
         percent = int(state["schedule"][state["step"]])
-        self.function.route(state["stable"], state["candidate"], percent / 100)
+        self.function.route(
+            state["stable"], state["candidate"], percent / 100, revision=state.get("alias_revision")
+        )
         settings = RolloutSettings.model_validate(state["settings"])
         return self._event(
             state,
@@ -168,15 +223,16 @@ class RolloutSteps:
             bake_started=time.time(),
             wait_s=min(settings.check_every_s, max(settings.bake_s, 1)),
             verdict="bake",
+            alias_revision=self.function.revision,
         )
 
     # ------------------------------------------------------------------ Check
     def check(self, state: dict[str, Any]) -> dict[str, Any]:
         settings = RolloutSettings.model_validate(state["settings"])
         version = self.registry.get(state["model"], state["version"])
-        manifest = bindings.read_model_json(version, MANIFEST, s3=self._s3)
+        manifest = read_model_json(version, MANIFEST, s3=self._s3)
         rows = self._probe_rows(version, settings.probe_requests)
-        probed = probe(self.function, state["candidate"], rows)
+        probed = probe(self.function, state["candidate"], rows, state["model"])
         since = datetime.fromtimestamp(float(state.get("bake_started", time.time())), UTC)
         traffic = health.traffic_metrics(self._cw(), state["model"], str(state["version"]), since)
         verdict = health.judge(settings, probed, health.holdout_class_shares(manifest), traffic)
@@ -198,18 +254,18 @@ class RolloutSteps:
 
     def _probe_rows(self, version: ModelVersion, n: int) -> list[dict[str, Any]]:
         if HOLDOUT_ROWS in version.artifacts:
-            text = bindings.read_model_file(version, HOLDOUT_ROWS, s3=self._s3).decode()
+            text = read_model_file(version, HOLDOUT_ROWS, s3=self._s3).decode()
             rows = [json.loads(line) for line in text.splitlines() if line.strip()]
             if rows:
-                manifest = bindings.read_model_json(version, MANIFEST, s3=self._s3)
+                manifest = read_model_json(version, MANIFEST, s3=self._s3)
                 keep = set(manifest.get("feature_order") or rows[0]) | {manifest.get("event_time")}
                 return [{k: v for k, v in r.items() if k in keep} for r in rows[:n]]
-        golden = bindings.read_model_json(version, GOLDEN_REQUESTS, s3=self._s3)
+        golden = read_model_json(version, GOLDEN_REQUESTS, s3=self._s3)
         return [r["features"] for r in golden["requests"]][:n]
 
     # ------------------------------------------------------------------ Promote
     def promote(self, state: dict[str, Any], *, by: str = BY) -> dict[str, Any]:
-        self.function.route(state["candidate"])
+        self.function.route(state["candidate"], revision=state.get("alias_revision"))
         model, number = state["model"], state["version"]
         current = self.registry.get(model, number)
         if current.stage is not Stage.PRODUCTION:
@@ -221,9 +277,11 @@ class RolloutSteps:
                 by=by,
                 reason=f"rollout {state['rollout_id']}",
             )
-        state = self._event(state, f"promoted: live is 100% version {state['candidate']}", status="promoted",
-                            percent=100, finished_at=_now())  # fmt: skip
-        self.store.release(model, state["rollout_id"])
+        state = self._event(
+            state, f"promoted: live is 100% version {state['candidate']}", status="promoted",
+            percent=100, finished_at=_now(), alias_revision=self.function.revision,
+        )  # fmt: skip
+        self.store.release(self.scope, state["rollout_id"])
         previous = f"v{state['stable_model_version']}" if state.get("stable_model_version") else "nothing"
         self._notify(
             state, "promoted", f"LiveML: {model} v{number} promoted",
@@ -253,7 +311,7 @@ class RolloutSteps:
         routing = self.function.routing()
         moved = routing != Routing(state["stable"])
         if moved:
-            self.function.route(state["stable"])
+            self._route_back(state, routing)
         elif outcome == "rolled_back":
             outcome = "stopped"  # caught before any traffic moved (the smoke test)
         model, number = state["model"], state["version"]
@@ -264,7 +322,7 @@ class RolloutSteps:
         traffic = f"live is back at 100% version {state['stable']}" if moved else "no traffic had moved"
         state = self._event(state, f"{outcome}: {traffic}: {why}", status=outcome, reason=why,
                             percent=0, finished_at=_now())  # fmt: skip
-        self.store.release(model, state["rollout_id"])
+        self.store.release(self.scope, state["rollout_id"])
         verdict = "rejected" if reject else "left a candidate"
         self._notify(
             state, outcome, f"LiveML: {model} v{number} {outcome.replace('_', ' ')}",
@@ -291,7 +349,33 @@ class RolloutSteps:
             sns=self._sns,
         )  # fmt: skip
 
+    def rollback_failed(self, state: dict[str, Any], error: dict[str, Any] | None) -> dict[str, Any]:
+        """The Rollback step itself failed: say so loudly, with where live's traffic stands now."""
+        try:
+            routing = self.function.routing()
+            where = f"version {routing.version} {1 - routing.weight:.0%}" + (
+                f", version {routing.extra} {routing.weight:.0%}" if routing.split else ""
+            )
+        except Exception as exc:  # the alias cannot even be read: say that
+            where = f"unknown ({exc})"
+        model = state.get("model", "?")
+        return notify.publish(
+            model, "rollback_failed", f"LiveML: rollback of {model} v{state.get('version', '?')} FAILED",
+            [f"The rollback of model {model} v{state.get('version', '?')} failed: {catch_reason(error)}",
+             f"live is still split: {where} ({state.get('function')}:{state.get('alias')}).",
+             f"Fix it by hand: liveml rollout rollback {model}  (back to version {state.get('stable')})",
+             f"Rollout {state.get('rollout_id')}, execution {state.get('execution')}"],
+            sns=self._sns,
+        )  # fmt: skip
+
     # ------------------------------------------------------------------ helpers
+    def _route_back(self, state: dict[str, Any], routing: Routing) -> None:
+        """live back to 100% stable, unless someone moved it since this rollout did (it is theirs then)."""
+        if state["candidate"] not in (routing.version, routing.extra):
+            log.warning("live no longer routes to version %s: leaving it as it is", state["candidate"])
+            return
+        self.function.route(state["stable"])
+
     def _reject(self, model: str, number: int, why: str, by: str) -> None:
         try:
             current = self.registry.get(model, number)
@@ -339,6 +423,8 @@ def run_step(action: str, event: dict[str, Any]) -> dict[str, Any]:
         return steps.promote(state)
     if action == "rollback":
         return steps.rollback(state, event.get("error"))
+    if action == "rollback_failed":
+        return steps.rollback_failed(state, event.get("error"))
     raise RolloutError(f"unknown rollout action {action!r}")
 
 

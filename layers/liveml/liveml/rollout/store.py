@@ -1,14 +1,16 @@
-"""Rollout records and the one-rollout-per-model lock, in the registry table.
+"""Rollout records, the waiting queue and the lock on the alias, in the registry table.
 
 | pk | sk | what |
 |---|---|---|
-| ``MODEL#<name>`` | ``ROLLOUT#LOCK`` | the rollout in progress: its id, version, execution, expiry |
+| ``ALIAS#<function>:<alias>`` | ``ROLLOUT#LOCK`` | the rollout moving the alias: model, id, version, expiry |
 | ``MODEL#<name>`` | ``ROLLOUT#<id>`` | a rollout's record: status, routing, steps and checks (JSON) |
+| ``MODEL#<name>`` | ``QUEUE#<version>`` | a rollout waiting for the lock: since when, and behind whom |
 
-A second rollout of a model is **refused** (not queued): the lock is a conditional put, and the
-refusal names the rollout holding it. Refusing keeps the order of rollouts a person's decision; a
-queue would roll out a version that was approved while an older one was still being judged. A lock
-outlives a crashed holder only until it expires (the longest a rollout can take, plus a margin).
+Every model is served by the same alias, so one rollout moves it at a time, whichever model it is
+for: the lock is a conditional put on the alias. A rollout that finds it held **waits** (the state
+machine retries; its queue entry makes the wait visible), and when its turn comes the newest approved
+version of its model wins. A lock outlives a crashed holder only until it expires (the longest a
+rollout can take, plus a margin).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from liveml.config import Settings
 from liveml.rollout.errors import RolloutError, RolloutLockedError
 
 LOCK = "ROLLOUT#LOCK"
+QUEUE = "QUEUE#"
 
 
 def _now() -> str:
@@ -36,14 +39,18 @@ class RolloutStore:
         self._db = dynamodb or client("dynamodb")
 
     # ------------------------------------------------------------------ lock
-    def acquire(self, model: str, rollout_id: str, version: int, execution: str, ttl_s: int) -> None:
+    def acquire(
+        self, scope: str, model: str, rollout_id: str, version: int, execution: str, ttl_s: int
+    ) -> None:
+        """Take the lock of ``scope`` (``<function>:<alias>``); ``RolloutLockedError`` names its holder."""
         now = int(time.time())
         try:
             self._db.put_item(
                 TableName=self.table,
                 Item={
-                    "pk": {"S": f"MODEL#{model}"},
+                    "pk": {"S": f"ALIAS#{scope}"},
                     "sk": {"S": LOCK},
+                    "model": {"S": model},
                     "rollout_id": {"S": rollout_id},
                     "version": {"N": str(version)},
                     "execution": {"S": execution},
@@ -53,34 +60,76 @@ class RolloutStore:
                 ExpressionAttributeValues={":now": {"N": str(now)}, ":me": {"S": rollout_id}},
             )
         except self._db.exceptions.ConditionalCheckFailedException:
-            held = self.holder(model) or {}
+            held = self.holder(scope) or {}
             raise RolloutLockedError(
-                f"refused: rollout {held.get('rollout_id', '?')} of {model} v{held.get('version', '?')} "
-                "is in progress; wait for it, or end it with `liveml rollout abort|promote|rollback`"
+                f"{scope} is being moved by rollout {held.get('rollout_id', '?')} of "
+                f"{held.get('model', '?')} v{held.get('version', '?')}"
             ) from None
 
-    def holder(self, model: str) -> dict[str, Any] | None:
+    def holder(self, scope: str) -> dict[str, Any] | None:
+        """The rollout holding the lock of ``scope`` (None when free or expired)."""
         item = self._db.get_item(
-            TableName=self.table, Key={"pk": {"S": f"MODEL#{model}"}, "sk": {"S": LOCK}}, ConsistentRead=True
+            TableName=self.table, Key={"pk": {"S": f"ALIAS#{scope}"}, "sk": {"S": LOCK}}, ConsistentRead=True
         ).get("Item")
-        if not item:
+        if not item or int(item["expires_at"]["N"]) < time.time():
             return None
         return {
+            "model": item.get("model", {}).get("S", "?"),
             "rollout_id": item["rollout_id"]["S"],
             "version": int(item["version"]["N"]),
             "execution": item["execution"]["S"],
             "expires_at": int(item["expires_at"]["N"]),
         }
 
-    def release(self, model: str, rollout_id: str) -> None:
+    def release(self, scope: str, rollout_id: str) -> None:
         """Release the lock if ``rollout_id`` holds it (never someone else's)."""
         with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
             self._db.delete_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"MODEL#{model}"}, "sk": {"S": LOCK}},
+                Key={"pk": {"S": f"ALIAS#{scope}"}, "sk": {"S": LOCK}},
                 ConditionExpression="rollout_id = :me",
                 ExpressionAttributeValues={":me": {"S": rollout_id}},
             )
+
+    # ------------------------------------------------------------------ queue
+    def enqueue(self, model: str, version: int, execution: str, behind: dict[str, Any]) -> None:
+        """Record (or refresh) that ``model`` v``version`` waits for the lock, behind ``behind``."""
+        key = {"pk": {"S": f"MODEL#{model}"}, "sk": {"S": f"{QUEUE}{version:08d}"}}
+        self._db.update_item(
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="SET since = if_not_exists(since, :now), checked_at = :now, execution = :ex, "
+            "behind = :behind",
+            ExpressionAttributeValues={
+                ":now": {"S": _now()},
+                ":ex": {"S": execution},
+                ":behind": {"S": json.dumps(behind, default=str)},
+            },
+        )
+
+    def dequeue(self, model: str, version: int) -> None:
+        self._db.delete_item(
+            TableName=self.table, Key={"pk": {"S": f"MODEL#{model}"}, "sk": {"S": f"{QUEUE}{version:08d}"}}
+        )
+
+    def queued(self, model: str) -> list[dict[str, Any]]:
+        """The rollouts of ``model`` waiting for the lock, oldest version first."""
+        items = self._db.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :q)",
+            ExpressionAttributeValues={":pk": {"S": f"MODEL#{model}"}, ":q": {"S": QUEUE}},
+            ConsistentRead=True,
+        )["Items"]
+        return [
+            {
+                "version": int(i["sk"]["S"].removeprefix(QUEUE)),
+                "since": i["since"]["S"],
+                "checked_at": i["checked_at"]["S"],
+                "execution": i["execution"]["S"],
+                "behind": json.loads(i["behind"]["S"]),
+            }
+            for i in items
+        ]
 
     # ------------------------------------------------------------------ records
     def save(self, record: dict[str, Any]) -> None:

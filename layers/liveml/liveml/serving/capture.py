@@ -74,7 +74,7 @@ class CaptureStats:
 
 @dataclass(frozen=True)
 class _Line:
-    partition: tuple[str, str, str]  # (version, dt, hour)
+    partition: tuple[str, str, str, str]  # (model, version, dt, hour)
     data: bytes
 
 
@@ -128,13 +128,15 @@ class PredictionCapture:
         """Whether this request is captured; decided before building the record, so skipping is free."""
         return self.sample_rate > 0.0 and (self.sample_rate >= 1.0 or self._rng() < self.sample_rate)
 
-    def add(self, record: dict[str, Any], *, version: str) -> None:
-        """Accept one record (already sampled). Adds ``ts`` and ``model``; never blocks on I/O."""
+    def add(self, record: dict[str, Any], *, version: str, model: str | None = None) -> None:
+        """Accept one record (already sampled) of ``model`` (default: this capture's). Adds ``ts`` and
+        ``model``; never blocks on I/O."""
         now = self._clock()
         moment = datetime.fromtimestamp(now, UTC)
-        record = {"ts": moment.isoformat(), "model": self.model, "version": version, **record}
+        name = model or self.model
+        record = {"ts": moment.isoformat(), "model": name, "version": version, **record}
         data = json.dumps(record, default=_json_default, separators=(",", ":")).encode() + b"\n"
-        line = _Line((version, moment.strftime("%Y-%m-%d"), moment.strftime("%H")), data)
+        line = _Line((name, version, moment.strftime("%Y-%m-%d"), moment.strftime("%H")), data)
         with self._lock:
             self._lines.append(line)
             if self._oldest is None:
@@ -169,22 +171,21 @@ class PredictionCapture:
         return self.flush_if_due()
 
     def flush(self) -> int:
-        """Write everything pending, one file per (version, day, hour). Returns the lines written."""
+        """Write everything pending, one file per (model, version, day, hour). Returns the lines written."""
         with self._flush_lock:
             with self._lock:
                 lines, self._lines = self._lines, []
                 oldest, self._oldest = self._oldest, None
             if not lines:
                 return 0
-            groups: dict[tuple[str, str, str], list[bytes]] = {}
+            groups: dict[tuple[str, str, str, str], list[bytes]] = {}
             for line in lines:
                 groups.setdefault(line.partition, []).append(line.data)
             written = 0
             failed: list[_Line] = []
-            for (version, dt, hour), datas in groups.items():
+            for (model, version, dt, hour), datas in groups.items():
                 key = (
-                    f"{self.prefix}/model={self.model}/version={version}/dt={dt}/hour={hour}/"
-                    f"{uuid.uuid4()}.jsonl"
+                    f"{self.prefix}/model={model}/version={version}/dt={dt}/hour={hour}/{uuid.uuid4()}.jsonl"
                 )
                 try:
                     assert self.sink is not None
@@ -192,7 +193,7 @@ class PredictionCapture:
                 except Exception:
                     log.exception("capture flush to %s failed; %d records kept for retry", key, len(datas))
                     self.stats.failed_puts += 1
-                    failed.extend(_Line((version, dt, hour), d) for d in datas)
+                    failed.extend(_Line((model, version, dt, hour), d) for d in datas)
                 else:
                     written += len(datas)
                     self.stats.files += 1

@@ -81,6 +81,7 @@ def error_response(exc: Exception, correlation_id: str | None = None) -> JSONRes
     elif isinstance(exc, LiveMLError):
         status = exc.http_status
         message = str(exc)
+        fields = list(getattr(exc, "fields", []))
     elif isinstance(exc, HTTPException):
         status = exc.status_code
         message = str(exc.detail)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from liveml.serving.constants import METRICS_NAMESPACE, SERVICE_NAME
+from liveml.binding.constants import METRICS_NAMESPACE, SERVICE_NAME
 
 
 @dataclass
@@ -46,20 +46,30 @@ class ServingMetrics:
         self.service = service
         self.interval_s = interval_s
         self._clock = clock
-        self._series: dict[tuple[str, str], _Series] = {}
+        self._series: dict[tuple[str, str, str], _Series] = {}
         self._lock = threading.Lock()
         self._last_flush = clock()
 
-    def _get(self, version: str, variant: str) -> _Series:
-        series = self._series.get((version, variant))
+    def _get(self, version: str, variant: str, model: str | None) -> _Series:
+        key = (model or self.model, version, variant)
+        series = self._series.get(key)
         if series is None:
-            series = self._series[(version, variant)] = _Series()
+            series = self._series[key] = _Series()
         return series
 
-    def record(self, version: str, variant: str, latency_ms: float, labels: list[str | None]) -> None:
-        """One request answered with ``len(labels)`` predictions (labels are None for regression)."""
+    def record(
+        self,
+        version: str,
+        variant: str,
+        latency_ms: float,
+        labels: list[str | None],
+        *,
+        model: str | None = None,
+    ) -> None:
+        """One request of ``model`` (default: this object's) answered with ``len(labels)`` predictions
+        (labels are None for regression)."""
         with self._lock:
-            s = self._get(version, variant)
+            s = self._get(version, variant, model)
             s.requests += 1
             s.latency_ms.append(latency_ms)
             s.predictions += len(labels)
@@ -70,9 +80,9 @@ class ServingMetrics:
         if due and self.interval_s > 0:
             self.flush()
 
-    def error(self, version: str, variant: str, status: int) -> None:
+    def error(self, version: str, variant: str, status: int, *, model: str | None = None) -> None:
         with self._lock:
-            s = self._get(version, variant)
+            s = self._get(version, variant, model)
             if status >= 500:
                 s.errors += 1
             else:
@@ -82,9 +92,9 @@ class ServingMetrics:
         with self._lock:
             series, self._series = self._series, {}
             self._last_flush = self._clock()
-        for (version, variant), s in series.items():
+        for (model, version, variant), s in series.items():
             emf = EphemeralMetrics(namespace=self.namespace, service=self.service)
-            emf.add_dimension(name="model", value=self.model)
+            emf.add_dimension(name="model", value=model)
             emf.add_dimension(name="version", value=version)
             emf.add_dimension(name="variant", value=variant)
             for value in s.latency_ms:

@@ -1,28 +1,30 @@
-"""Loading the bound model version(s): fetch (S3 or a local directory), verify sha256, open sessions.
+"""Loading the bound models: fetch (S3 or a local directory), verify sha256, open sessions when needed.
 
 No pickle is ever read here: a model is ``manifest.json`` + ``model.onnx`` (+ ``model.compact.json``)
 + its contract, each checked against the sha256 the manifest lists, and the manifest against the
-binding's. Only those artifacts are downloaded, whatever else the directory holds.
+binding's. At start-up only each variant's manifest and contract are read (the API's request schemas
+need them); its ONNX file is downloaded and its session opened on the first request that needs it,
+so a version serving five models starts about as fast as one serving one.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from liveml.binding import Binding, BoundVariant, Experiment, ModelBinding, assign_variant
+from liveml.binding.constants import MODEL_CACHE_DIR
+from liveml.binding.environment import read
 from liveml.contract import Contract, ContractError
-from liveml.inference import ModelBundle, load_model_dir
 from liveml.modeldir import COMPACT, CONTRACT_NAMES, MANIFEST, ONNX
+from liveml.modeldir import GOLDEN_REQUESTS as GOLDEN
 from liveml.modeldir import sha256_hex as _sha256
-from liveml.serving.assignment import assign_variant
-from liveml.serving.binding import BoundVariant, Experiment, ModelBinding
-from liveml.serving.constants import MODEL_CACHE_DIR
-from liveml.serving.errors import BindingError, IntegrityError
+from liveml.serving.errors import BindingError, IntegrityError, UnknownModelError
 
 
 class PredictionLike(Protocol):
@@ -51,120 +53,84 @@ class Artifact:
     uri: str | None
 
 
-@dataclass
-class ServedModel:
-    """One loaded variant."""
+class _Source:
+    """Where a variant's files come from: an S3 prefix (downloaded into a cache, verified) or a directory."""
 
-    model: str
-    version: str
-    variant: str
-    predictor: Predictor
-    contract: Contract
-    task: str
-    classes: list[str] | None
-    onnx: Artifact
-    compact: Artifact | None
-    manifest_sha256: str | None
-    source: Literal["s3", "local"]
-    local_path: str | None
+    def __init__(self, variant: BoundVariant, cache_dir: Path, s3: Any | None) -> None:
+        self.variant = variant
+        self.is_s3 = variant.is_s3
+        if self.is_s3:
+            bucket, _, prefix = variant.uri.removeprefix("s3://").partition("/")
+            if not bucket:
+                raise BindingError(f"{variant.uri!r} is not an s3://bucket/prefix URI")
+            self.bucket = bucket
+            self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+            self.directory = cache_dir / f"{variant.version}-{variant.sha256}"
+            self.directory.mkdir(parents=True, exist_ok=True)
+        else:
+            self.directory = Path(variant.uri)
+        self._s3 = s3
 
+    def _get(self, key: str) -> bytes:
+        if self._s3 is None:
+            from liveml.aws.clients import client
 
-@dataclass
-class ServingModels:
-    """Everything this process serves: one model name, one or more variants, and how players map to them."""
-
-    model: str
-    variants: list[ServedModel]
-    experiment: Experiment | None = None
-    split: list[tuple[str, int]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.variants:
-            raise BindingError("no model variants loaded")
-        self._by_name = {v.variant: v for v in self.variants}
-        first = self.variants[0].contract
-        for other in self.variants[1:]:
-            # The request schema comes from one contract, so every variant must read the same features.
-            if [c.model_dump() for c in other.contract.features] != [c.model_dump() for c in first.features]:
-                raise BindingError(
-                    f"variants {self.variants[0].variant!r} and {other.variant!r} have different feature "
-                    "columns; an A/B test here needs the same contract features"
-                )
-
-    @property
-    def primary(self) -> ServedModel:
-        return self.variants[0]
-
-    @property
-    def contract(self) -> Contract:
-        return self.primary.contract
-
-    def for_player(self, player_id: str) -> ServedModel:
-        """The variant that serves ``player_id``: sticky for an experiment, the only one otherwise."""
-        if self.experiment is None:
-            return self.primary
-        return self._by_name[assign_variant(self.experiment.salt, player_id, self.split)]
-
-    def variant(self, name: str) -> ServedModel:
-        return self._by_name[name]
-
-
-# --- fetching ----------------------------------------------------------------------------------
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise BindingError(f"{uri!r} is not an s3://bucket/prefix URI")
-    return bucket, key
-
-
-def _needed(manifest: Mapping[str, Any]) -> list[str]:
-    artifacts = manifest.get("artifacts", {})
-    names = [ONNX, *(n for n in (COMPACT, *CONTRACT_NAMES) if n in artifacts)]
-    # Refuse anything that is not ONNX or JSON/YAML, even if a manifest were to name it.
-    return [n for n in names if n.endswith((".onnx", ".json", ".yaml", ".yml"))]
-
-
-def fetch_s3(variant: BoundVariant, cache_dir: Path, s3: Any) -> Path:
-    """Download the manifest and the serving artifacts of ``variant`` into ``cache_dir``, verified."""
-    bucket, prefix = _split_s3(variant.uri)
-    prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-    target = cache_dir / f"{variant.version}-{variant.sha256}"
-    target.mkdir(parents=True, exist_ok=True)
-
-    def get(key: str) -> bytes:
+            self._s3 = client("s3")
         try:
-            body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except Exception as exc:
-            raise BindingError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
+            raise BindingError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
         return body
 
-    raw = get(prefix + MANIFEST)
-    if _sha256(raw) != variant.sha256:
-        raise IntegrityError(
-            f"s3://{bucket}/{prefix}{MANIFEST}: sha256 {_sha256(raw)} differs from the binding's "
-            f"{variant.sha256}; refusing to serve it"
-        )
-    manifest = json.loads(raw)
-    for name in _needed(manifest):
-        entry = manifest["artifacts"][name]
-        data = get(prefix + entry["path"])
-        if _sha256(data) != entry["sha256"]:
-            raise IntegrityError(f"s3://{bucket}/{prefix}{entry['path']}: sha256 differs from the manifest")
-        dest = target / entry["path"]
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-    (target / MANIFEST).write_bytes(raw)
-    return target
+    def manifest(self) -> tuple[dict[str, Any], str]:
+        """The manifest and its sha256, checked against the binding's."""
+        path = self.directory / MANIFEST
+        raw = self._get(self.prefix + MANIFEST) if self.is_s3 else path.read_bytes()
+        actual = _sha256(raw)
+        expected = self.variant.sha256
+        if expected is not None and actual != expected:
+            where = f"s3://{self.bucket}/{self.prefix}{MANIFEST}" if self.is_s3 else str(path)
+            raise IntegrityError(
+                f"{where}: sha256 {actual} differs from the binding's {expected}; refusing it"
+            )
+        if self.is_s3:
+            path.write_bytes(raw)
+        try:
+            return json.loads(raw), actual
+        except ValueError as exc:
+            raise BindingError(f"{path}: manifest is not JSON ({exc})") from None
+
+    def fetch(self, manifest: Mapping[str, Any], name: str) -> Path | None:
+        """The local path of artifact ``name`` (downloaded and checked from S3), None if not listed."""
+        entry = manifest.get("artifacts", {}).get(name)
+        if entry is None:
+            return None
+        path: Path = self.directory / entry["path"]
+        if self.is_s3 and not path.is_file():
+            data = self._get(self.prefix + entry["path"])
+            if _sha256(data) != entry["sha256"]:
+                raise IntegrityError(
+                    f"s3://{self.bucket}/{self.prefix}{entry['path']}: sha256 differs from the manifest"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return path
+
+    def artifact(self, manifest: Mapping[str, Any], name: str) -> Artifact | None:
+        entry = manifest.get("artifacts", {}).get(name)
+        if entry is None:
+            return None
+        uri = self.variant.uri.rstrip("/") + "/" + entry["path"] if self.is_s3 else None
+        size = entry.get("bytes")
+        return Artifact(name, entry["sha256"], int(size) if size is not None else None, uri)
 
 
-def _load_contract(directory: Path, manifest: Mapping[str, Any]) -> Contract:
+def _load_contract(source: _Source, manifest: Mapping[str, Any]) -> Contract:
     artifacts = manifest.get("artifacts", {})
     for name in CONTRACT_NAMES:
-        entry = artifacts.get(name)
-        path = directory / (entry["path"] if entry else name)
-        if path.is_file():
+        path = source.fetch(manifest, name) if name in artifacts else source.directory / name
+        if path is not None and path.is_file():
+            entry = artifacts.get(name)
             if entry and _sha256(path.read_bytes()) != entry["sha256"]:
                 raise IntegrityError(f"{path}: sha256 differs from the manifest")
             if name.endswith(".json"):
@@ -172,62 +138,149 @@ def _load_contract(directory: Path, manifest: Mapping[str, Any]) -> Contract:
             return Contract.load(path)
     if isinstance(manifest.get("contract"), dict):
         try:
-            return Contract.from_dict(manifest["contract"], source=f"{directory}/{MANIFEST}")
+            return Contract.from_dict(manifest["contract"], source=f"{source.directory}/{MANIFEST}")
         except ContractError as exc:
             raise BindingError(str(exc)) from None
-    raise BindingError(f"{directory}: the model directory carries no contract ({', '.join(CONTRACT_NAMES)})")
-
-
-def _artifact(bundle: ModelBundle, name: str, base_uri: str | None) -> Artifact | None:
-    entry = bundle.manifest.get("artifacts", {}).get(name)
-    if entry is None:
-        return None
-    path = bundle.path / entry["path"]
-    uri = None
-    if base_uri is not None:
-        uri = base_uri.rstrip("/") + "/" + entry["path"]
-    return Artifact(name, entry["sha256"], path.stat().st_size if path.exists() else None, uri)
-
-
-def load_variant(model: str, variant: BoundVariant, *, cache_dir: Path, s3: Any | None = None) -> ServedModel:
-    if variant.is_s3:
-        if s3 is None:
-            from liveml.aws.clients import client
-
-            s3 = client("s3")
-        directory = fetch_s3(variant, cache_dir, s3)
-    else:
-        directory = Path(variant.uri)
-        if variant.sha256 is not None:
-            actual = _sha256((directory / MANIFEST).read_bytes())
-            if actual != variant.sha256:
-                raise IntegrityError(f"{directory}/{MANIFEST}: sha256 {actual} differs from {variant.sha256}")
-    bundle = load_model_dir(directory)  # verifies every artifact against the manifest again
-    contract = _load_contract(directory, bundle.manifest)
-    onnx = _artifact(bundle, ONNX, variant.uri if variant.is_s3 else None)
-    assert onnx is not None  # load_model_dir refused a manifest without it
-    manifest_sha = variant.sha256 or _sha256((directory / MANIFEST).read_bytes())
-    return ServedModel(
-        model=model,
-        version=variant.version,
-        variant=variant.name,
-        predictor=bundle.onnx,
-        contract=contract,
-        task=bundle.task,
-        classes=bundle.classes,
-        onnx=onnx,
-        compact=_artifact(bundle, COMPACT, variant.uri if variant.is_s3 else None),
-        manifest_sha256=manifest_sha,
-        source="s3" if variant.is_s3 else "local",
-        local_path=None if variant.is_s3 else str(directory.resolve()),
+    raise BindingError(
+        f"{source.directory}: the model directory carries no contract ({', '.join(CONTRACT_NAMES)})"
     )
 
 
+class ServedVariant:
+    """One bound variant: its manifest and contract from start-up, its ONNX session from first use."""
+
+    def __init__(self, model: str, variant: BoundVariant, *, cache_dir: Path, s3: Any | None = None) -> None:
+        self.model = model
+        self.version = variant.version
+        self.variant = variant.name
+        self._source = _Source(variant, cache_dir, s3)
+        manifest, self.manifest_sha256 = self._source.manifest()
+        if ONNX not in manifest.get("artifacts", {}):
+            raise BindingError(f"{model} v{self.version}: the manifest lists no {ONNX}")
+        self.manifest = manifest
+        self.contract = _load_contract(self._source, manifest)
+        self.task = str(manifest["task"])
+        classes = manifest.get("classes")
+        self.classes: list[str] | None = None if classes is None else [str(c) for c in classes]
+        self.source: Literal["s3", "local"] = "s3" if variant.is_s3 else "local"
+        onnx = self._source.artifact(manifest, ONNX)
+        assert onnx is not None
+        self.onnx = onnx
+        self.compact = self._source.artifact(manifest, COMPACT)
+        self.golden = self._source.artifact(manifest, GOLDEN)
+        self._predictor: Predictor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._predictor is not None
+
+    @property
+    def predictor(self) -> Predictor:
+        """The ONNX session, opened on first use (once, even with concurrent first requests)."""
+        if self._predictor is None:
+            with self._lock:
+                if self._predictor is None:
+                    self._predictor = self._open()
+        return self._predictor
+
+    def _open(self) -> Predictor:
+        from liveml.inference import load_model_dir
+
+        for name in (ONNX, COMPACT):
+            self._source.fetch(self.manifest, name)
+        # Reads the manifest again and checks every file it opens against it.
+        bundle = load_model_dir(self._source.directory)
+        if _sha256((self._source.directory / MANIFEST).read_bytes()) != self.manifest_sha256:
+            raise IntegrityError(f"{self._source.directory}/{MANIFEST} changed since start-up; refusing it")
+        return bundle.onnx
+
+
+@dataclass
+class ServedModel:
+    """One model name: its variants and how players map to them."""
+
+    model: str
+    variants: list[ServedVariant]
+    experiment: Experiment | None = None
+    split: list[tuple[str, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.variants:
+            raise BindingError(f"{self.model}: no variants loaded")
+        self._by_name = {v.variant: v for v in self.variants}
+        first = self.variants[0].contract
+        for other in self.variants[1:]:
+            # The request schema comes from one contract, so every variant must read the same features.
+            if [c.model_dump() for c in other.contract.features] != [c.model_dump() for c in first.features]:
+                raise BindingError(
+                    f"{self.model}: variants {self.variants[0].variant!r} and {other.variant!r} have "
+                    "different feature columns; an A/B test here needs the same contract features"
+                )
+
+    @property
+    def primary(self) -> ServedVariant:
+        return self.variants[0]
+
+    @property
+    def contract(self) -> Contract:
+        return self.primary.contract
+
+    def for_player(self, player_id: str) -> ServedVariant:
+        """The variant that serves ``player_id``: sticky for an experiment, the only one otherwise."""
+        if self.experiment is None:
+            return self.primary
+        return self._by_name[assign_variant(self.experiment.salt, player_id, self.split)]
+
+    def variant(self, name: str) -> ServedVariant:
+        return self._by_name[name]
+
+
+@dataclass
+class ServingModels:
+    """Everything this process serves: each model by name, and the one of the model-less routes."""
+
+    models: dict[str, ServedModel]
+    default: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    def get(self, name: str | None) -> ServedModel:
+        """The model ``name`` (None: the default), or a 404 naming the served ones."""
+        key = self.default if name is None else name
+        if key is None:
+            raise UnknownModelError(None, self.names)
+        try:
+            return self.models[key]
+        except KeyError:
+            raise UnknownModelError(key, self.names) from None
+
+    def __iter__(self) -> Any:
+        return iter(self.models.values())
+
+
+def load_model(model: ModelBinding, *, cache_dir: Path, s3: Any | None = None) -> ServedModel:
+    variants = [ServedVariant(model.model, v, cache_dir=cache_dir, s3=s3) for v in model.variants]
+    return ServedModel(model.model, variants, model.experiment, model.split)
+
+
 def load_models(
-    binding: ModelBinding, *, cache_dir: str | Path | None = None, s3: Any | None = None
+    binding: Binding | ModelBinding,
+    *,
+    cache_dir: str | Path | None = None,
+    s3: Any | None = None,
+    eager: bool = False,
 ) -> ServingModels:
-    """Load every bound variant. Call once per process (module scope on Lambda)."""
+    """Every bound model's manifest and contract (sessions open on first use, or now with ``eager``).
+    Call once per process (module scope on Lambda)."""
+    doc = binding if isinstance(binding, Binding) else Binding.one(binding)
     default = Path(tempfile.gettempdir()) / "liveml-models"  # Lambda: /tmp is the only writable place
-    cache = Path(cache_dir or os.environ.get(MODEL_CACHE_DIR) or default)
-    variants = [load_variant(binding.model, v, cache_dir=cache, s3=s3) for v in binding.variants]
-    return ServingModels(binding.model, variants, binding.experiment, binding.split)
+    cache = Path(cache_dir or read(MODEL_CACHE_DIR) or default)
+    served = ServingModels({m.model: load_model(m, cache_dir=cache, s3=s3) for m in doc.models}, doc.default)
+    if eager:
+        for model in served:
+            for variant in model.variants:
+                _ = variant.predictor
+    return served

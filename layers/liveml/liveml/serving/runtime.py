@@ -1,4 +1,5 @@
-"""Building the serving app from the environment, once per process, for Lambda and for uvicorn."""
+"""Building the serving app from the environment, once per process, for Lambda and for uvicorn; and
+what happens around each Lambda invocation (the shadow tee, flushing metrics and captures)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from liveml.binding import Binding, ModelBinding, binding_from_env
 from liveml.errors import LiveMLError
 from liveml.serving.app import create_app, create_unavailable_app
-from liveml.serving.binding import ModelBinding
 from liveml.serving.capture import PredictionCapture
 from liveml.serving.metrics import ServingMetrics
 from liveml.serving.models import ServingModels, load_models
@@ -28,6 +29,7 @@ class Runtime:
     metrics: ServingMetrics
     #: Sampled requests for a candidate to score in the shadows (off unless LIVEML_SHADOW is set).
     shadow: ShadowTee = field(default_factory=ShadowTee.from_env)
+    _asgi: Any = None
 
     def after_invocation(self) -> None:
         """End of a Lambda invocation: the sandbox may be frozen (or reclaimed) right after we return,
@@ -35,23 +37,39 @@ class Runtime:
         self.metrics.flush()
         self.capture.after_invocation()
 
+    def invoke(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """One Lambda invocation (an API Gateway proxy event) through Mangum, then the shadow tee and
+        the flushes."""
+        if self._asgi is None:
+            from mangum import Mangum
+
+            # Mangum's lifespan would run per invocation; models are loaded once, at init.
+            self._asgi = Mangum(self.app, lifespan="off")
+        try:
+            response: dict[str, Any] = self._asgi(event, context)
+            self.shadow.after(event, response)
+            return response
+        finally:
+            self.after_invocation()
+
 
 def build_runtime(
-    binding: ModelBinding | None = None,
+    binding: Binding | ModelBinding | None = None,
     settings: ServingSettings | None = None,
     *,
     s3: Any | None = None,
     metrics_interval_s: float = 60.0,
     strict: bool = False,
+    eager: bool = False,
 ) -> Runtime:
-    """Load the bound models (``LIVEML_MODEL_BINDING`` / ``LIVEML_MODEL_DIR`` unless given) and build the app.
+    """Read the binding (``LIVEML_MODEL_BINDING`` / ``LIVEML_MODEL_DIR`` unless given) and build the app.
 
     ``metrics_interval_s=0`` leaves flushing to the caller (the Lambda handler flushes per invocation).
-    A binding or artifact that cannot be loaded gives an app answering 503 with the reason, unless
-    ``strict`` (then the error propagates).
+    A binding or artifact that cannot be read gives an app answering 503 with the reason, unless
+    ``strict`` (then the error propagates). ``eager`` opens every ONNX session now, not on first use.
     """
     try:
-        models = load_models(binding or ModelBinding.from_env(), s3=s3)
+        models = load_models(binding or binding_from_env(s3=s3), s3=s3, eager=eager)
     except LiveMLError as exc:
         if strict:
             raise
@@ -59,6 +77,7 @@ def build_runtime(
         idle = ServingMetrics("none", interval_s=metrics_interval_s)
         no_capture = PredictionCapture(None, model="none", sample_rate=0)
         return Runtime(create_unavailable_app(str(exc)), None, no_capture, idle)
-    metrics = ServingMetrics(models.model, interval_s=metrics_interval_s)
+    metrics = ServingMetrics(models.default or models.names[0], interval_s=metrics_interval_s)
     app = create_app(models, settings, s3=s3, metrics=metrics)
-    return Runtime(app, models, app.state.capture, metrics)
+    ctx = app.state.context
+    return Runtime(app, models, ctx.capture, metrics, ShadowTee.from_env(models.default))

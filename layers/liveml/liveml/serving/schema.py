@@ -128,12 +128,13 @@ class ErrorBody(BaseModel):
 
 class HealthResponse(BaseModel):
     status: Literal["ok"]
-    model: str
+    model: str = Field(description="the default model (else the first served)")
     model_loaded: bool
     version: str
     versions: dict[str, str] = Field(description="variant -> model version")
     experiment: str | None
     uptime_s: float
+    models: dict[str, dict[str, str]] = Field(description="every served model: variant -> model version")
 
 
 class ArtifactLink(BaseModel):
@@ -151,16 +152,37 @@ class LatestModelResponse(BaseModel):
     sha256: str = Field(description="sha256 of the ONNX file")
     manifest_sha256: str | None
     source: Literal["s3", "local"]
-    local_path: str | None = Field(None, description="set when the model was loaded from a local directory")
     feature_order: list[str]
     task: str
     classes: list[str] | None
     compact: ArtifactLink | None
     onnx: ArtifactLink
+    golden: ArtifactLink | None = Field(
+        None, description="golden requests and their answers: a device runs them before activating the model"
+    )
 
 
-def build_api_models(contract: Contract, *, classes: Sequence[str] | None, max_batch_rows: int) -> ApiModels:
-    """The API's models; ``classes`` are the model's class labels in output order (None: regression)."""
+class ServedModelInfo(BaseModel):
+    model: str
+    version: str = Field(description="the primary variant's model version")
+    versions: dict[str, str] = Field(description="variant -> model version")
+    variants: list[str]
+    experiment: str | None
+    on_device: bool = Field(description="a compact model exists for on-device inference")
+    default: bool = Field(description="served by the model-less routes (/predict, /models/latest)")
+
+
+class ModelsResponse(BaseModel):
+    models: list[ServedModelInfo]
+    default_model: str | None
+
+
+def build_api_models(
+    contract: Contract, *, classes: Sequence[str] | None, max_batch_rows: int, model: str = ""
+) -> ApiModels:
+    """The API's models of ``model``; ``classes`` are its class labels in output order (None: regression).
+    Names carry the model's, so several models' schemas sit side by side in one OpenAPI document."""
+    prefix = _pascal(model) if model else ""
     fields: dict[str, Any] = {f"f{i}": _feature_field(col) for i, col in enumerate(contract.features)}
     if contract.event_time:
         # Optional: age features are measured to it when given (golden requests replay exactly),
@@ -170,17 +192,17 @@ def build_api_models(contract: Contract, *, classes: Sequence[str] | None, max_b
             Field(None, alias=contract.event_time, description="event time (datetime); default: now"),
         )
     features = create_model(
-        f"{_pascal(contract.name)}Features",
+        f"{prefix}{_pascal(contract.name)}Features",
         __config__=_FORBID,
         __doc__=f"The features of contract {contract.name!r} v{contract.version}, in contract order.",
         **fields,
     )
     player_id: Any = (str, Field(..., min_length=1, max_length=PLAYER_ID_MAX, description="the player's id"))
     predict_request = create_model(
-        "PredictRequest", __config__=_FORBID, player_id=player_id, features=(features, ...)
+        f"{prefix}PredictRequest", __config__=_FORBID, player_id=player_id, features=(features, ...)
     )
     batch_request = create_model(
-        "BatchPredictRequest",
+        f"{prefix}BatchPredictRequest",
         __config__=_FORBID,
         rows=(list[predict_request], Field(..., min_length=1, max_length=max_batch_rows)),
     )
@@ -198,14 +220,15 @@ def build_api_models(contract: Contract, *, classes: Sequence[str] | None, max_b
             "confidence": (float, Field(..., description="probability of the predicted class")),
         }
     predict_response = create_model(
-        "PredictResponse",
+        f"{prefix}PredictResponse",
         player_id=(str, ...),
+        model=(str, Field(..., description="the model that answered")),
         model_version=(str, ...),
         variant=(str, ...),
         **out,
     )
     batch_response = create_model(
-        "BatchPredictResponse", predictions=(list[predict_response], ...), count=(int, ...)
+        f"{prefix}BatchPredictResponse", predictions=(list[predict_response], ...), count=(int, ...)
     )
     return ApiModels(features, predict_request, batch_request, predict_response, batch_response)
 

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
-from liveml.serving import constants as c
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw else default
+from liveml.binding import constants as c
+from liveml.binding.environment import read
+from liveml.binding.environment import read_float as _float
+from liveml.binding.environment import read_int as _int
 
 
 @dataclass(frozen=True)
@@ -25,10 +17,8 @@ class ServingSettings:
     max_body_bytes: int = field(default_factory=lambda: _int(c.MAX_BODY_BYTES, 1_048_576))
     presign_expiry_s: int = field(default_factory=lambda: _int(c.PRESIGN_EXPIRY_S, 3600))
     capture_sample_rate: float = field(default_factory=lambda: _float(c.CAPTURE_SAMPLE_RATE, 0.0))
-    capture_bucket: str | None = field(
-        default_factory=lambda: os.environ.get(c.CAPTURE_BUCKET) or os.environ.get("LIVEML_DATA_BUCKET")
-    )
-    capture_prefix: str = field(default_factory=lambda: os.environ.get(c.CAPTURE_PREFIX, "captures"))
+    capture_bucket: str | None = field(default_factory=lambda: read(c.CAPTURE_BUCKET) or read(c.DATA_BUCKET))
+    capture_prefix: str = field(default_factory=lambda: read(c.CAPTURE_PREFIX) or "captures")
     capture_max_age_s: float = field(default_factory=lambda: _float(c.CAPTURE_MAX_AGE_S, 30.0))
     capture_max_records: int = field(default_factory=lambda: _int(c.CAPTURE_MAX_RECORDS, 1000))
     #: A rollback drill's injected latency (ms); 0 in normal service.

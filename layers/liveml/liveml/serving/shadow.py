@@ -1,11 +1,12 @@
-"""Shadow traffic, serving side: a sampled share of answered ``/predict`` requests goes to a queue with
-the answer the player got, for a candidate version to score later (``liveml.rollout.shadow``).
+"""Shadow traffic, serving side: a sampled share of answered predictions of one model goes to a queue
+with the answer the player got, for a candidate version to score later (``liveml.rollout.shadow``).
 
 The player's answer is already made when this runs and never depends on it: a failed send is logged
 and dropped (shadow data is a sample, not a record). Configured per published version, so turning
 shadowing on or off is an alias move like any other:
 
-    LIVEML_SHADOW = {"candidate": "<function version>", "model_version": "4", "sample_rate": 0.1}
+    LIVEML_SHADOW = {"candidate": "<function version>", "model": "churn", "model_version": "4",
+                     "sample_rate": 0.1}
     LIVEML_SHADOW_QUEUE = <SQS queue URL>   (from the stack)
 """
 
@@ -13,15 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 from collections.abc import Callable
 from typing import Any
 
-log = logging.getLogger(__name__)
+from liveml.binding.constants import SHADOW, SHADOW_QUEUE
+from liveml.binding.environment import read
 
-SHADOW = "LIVEML_SHADOW"
-SHADOW_QUEUE = "LIVEML_SHADOW_QUEUE"
+log = logging.getLogger(__name__)
 
 
 class ShadowTee:
@@ -30,24 +30,30 @@ class ShadowTee:
         config: dict[str, Any] | None,
         queue_url: str | None,
         *,
+        default_model: str | None = None,
         sqs: Any = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.config = config or {}
         self.queue_url = queue_url
         self.rate = float(self.config.get("sample_rate", 0.0))
+        model = self.config.get("model")
+        # The routes that serve the shadowed model: its own, and the model-less one if it is the default.
+        self.paths = {f"/models/{model}/predict"} if model else {"/predict"}
+        if model is None or model == default_model:
+            self.paths.add("/predict")
         self._sqs = sqs
         self._rng = rng
 
     @classmethod
-    def from_env(cls) -> ShadowTee:
-        raw = os.environ.get(SHADOW)
+    def from_env(cls, default_model: str | None = None) -> ShadowTee:
+        raw = read(SHADOW)
         try:
             config = json.loads(raw) if raw else None
         except ValueError:
             log.error("%s is not JSON; shadowing is off", SHADOW)
             config = None
-        return cls(config, os.environ.get(SHADOW_QUEUE))
+        return cls(config, read(SHADOW_QUEUE), default_model=default_model)
 
     @property
     def enabled(self) -> bool:
@@ -57,7 +63,11 @@ class ShadowTee:
         """Maybe enqueue this request; True when it was sent."""
         if not self.enabled or response.get("statusCode") != 200:
             return False
-        if event.get("httpMethod") != "POST" or event.get("path") != "/predict" or self._rng() >= self.rate:
+        if (
+            event.get("httpMethod") != "POST"
+            or event.get("path") not in self.paths
+            or self._rng() >= self.rate
+        ):
             return False
         try:
             if self._sqs is None:
@@ -68,6 +78,7 @@ class ShadowTee:
                 "candidate": self.config["candidate"],
                 "model": self.config.get("model"),
                 "model_version": self.config.get("model_version"),
+                "path": event.get("path"),
                 "request": json.loads(event.get("body") or "null"),
                 "primary": json.loads(response.get("body") or "null"),
             }

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from liveml.serving.constants import BUCKETS
-from liveml.serving.errors import BindingError
+from liveml.binding.constants import BUCKETS
+from liveml.binding.errors import BindingError
 
 
 def bucket(salt: str, player_id: str) -> int:

@@ -133,14 +133,13 @@ def _measure_here(model_dir: str, requests: int) -> Measurement:
     """Load the model, build the app and time ``requests`` single-row POST /predict calls through ASGI."""
     import asyncio
 
-    from liveml.serving.binding import ModelBinding
+    from liveml.binding import ModelBinding
     from liveml.serving.runtime import build_runtime
 
-    runtime = build_runtime(ModelBinding.from_dir(model_dir), strict=True, metrics_interval_s=0)
+    runtime = build_runtime(ModelBinding.from_dir(model_dir), strict=True, metrics_interval_s=0, eager=True)
     assert runtime.models is not None
-    body = json.dumps(
-        {"player_id": "sizing", "features": _example_features(runtime.models.contract)}
-    ).encode()
+    contract = runtime.models.get(None).contract
+    body = json.dumps({"player_id": "sizing", "features": _example_features(contract)}).encode()
     scope = {
         "type": "http",
         "method": "POST",
@@ -192,7 +191,7 @@ def measure(model_dir: str | Path, *, requests: int = 500) -> Measurement:
     env = {**os.environ}
     env.pop("LIVEML_MODEL_BINDING", None)
     out = subprocess.run(
-        [sys.executable, "-m", "liveml.serving.k8s", str(model_dir), str(requests)],
+        [sys.executable, "-m", "liveml.eks.kubernetes", str(model_dir), str(requests)],
         capture_output=True,
         text=True,
         env=env,
@@ -414,6 +413,6 @@ def write_tree(
     return [*written, out / "sizing.json"]
 
 
-if __name__ == "__main__":  # python -m liveml.serving.k8s <model_dir> [requests]: one measurement as JSON
+if __name__ == "__main__":  # python -m liveml.eks.kubernetes <model_dir> [requests]: one measurement as JSON
     result = _measure_here(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 500)
     print(json.dumps(asdict(result)))

@@ -1,4 +1,5 @@
-"""A/B experiments on the live alias, recorded in S3: create, status, conclude.
+"""A/B experiments running on the live alias, recorded in S3: create, status, conclude. (Their design
+and statistics — sample size, tests, verdicts — are ``liveml.experiments``, which this module uses.)
 
 ``s3://<artifacts>/experiments/<name>/experiment.yaml`` is the design (``liveml.experiments.Experiment``),
 ``state.json`` beside it what was done: the function version(s) serving it, the version ``live``
@@ -8,6 +9,8 @@ pointed at before, status and winner. Two modes:
   predict function assigns each player a variant from a stable hash, so a player keeps theirs.
 * ``alias``: one function version per variant and ``live``'s weights split requests at random —
   not sticky, for when stickiness does not matter (and at most two variants).
+
+Either way every other model keeps the binding it had: only the experiment's model changes.
 
 ``conclude`` rolls the winner out through the rollout state machine (smoke test, canary, checks).
 """
@@ -19,9 +22,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from liveml.aws import client
+from liveml.binding import Binding, ModelBinding
+from liveml.binding.build import experiment_binding, single_binding
 from liveml.config import Settings
 from liveml.registry import Approval, Registry
-from liveml.rollout import binding as bindings
 from liveml.rollout.aliases import PredictFunction
 from liveml.rollout.errors import RolloutError
 
@@ -83,17 +87,20 @@ class ExperimentRegistry:
         if routing.split:
             raise RolloutError("live is split between two versions (a rollout?): finish it first")
         description = f"experiment {experiment.name}"
+        stable = self.function.binding_of(routing.version)
+
+        def beside_others(model: ModelBinding) -> Binding:
+            return stable.with_model(model) if stable else Binding.one(model)
+
         if mode == "sticky":
-            binding = bindings.experiment_binding(
-                versions, experiment.split, name=experiment.name, salt=experiment.salt
-            )
-            serving = [self.function.publish(binding, description=bindings.describe(binding))]
+            model = experiment_binding(versions, experiment.split, name=experiment.name, salt=experiment.salt)
+            serving = [self.function.publish(beside_others(model), description=model.describe())]
             self.function.route(serving[0])
         elif mode == "alias":
             if len(versions) != 2:
                 raise RolloutError("alias mode splits between exactly two variants")
             serving = [
-                self.function.publish(bindings.single_binding(v), description=f"{description}: {name}")
+                self.function.publish(beside_others(single_binding(v)), description=f"{description}: {name}")
                 for name, v in versions.items()
             ]
             self.function.route(serving[0], serving[1], experiment.split[experiment.treatment])

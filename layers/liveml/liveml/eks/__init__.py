@@ -1,0 +1,13 @@
+"""Deployment tooling for the serving app on EKS (``liveml eks render|switch``): measuring a model's
+pod (latency, memory), sizing replicas and resources for a QPS, rendering the kustomize tree (blue and
+green slots, each with its binding document) and the live Service's selector patch.
+
+The pods run ``liveml.serving.asgi`` under uvicorn and read the same binding document as a Lambda
+version (``LIVEML_MODEL_BINDING``).
+"""
+
+from __future__ import annotations
+
+from liveml.eks.kubernetes import Measurement, Sizing, measure, selector_patch, size, write_tree
+
+__all__ = ["Measurement", "Sizing", "measure", "selector_patch", "size", "write_tree"]
