@@ -176,6 +176,9 @@ class LocalCloudConfig:
                 "LAMBDA_RUNTIME_EXECUTOR": EXECUTOR_PLUGIN,
                 # Functions are Python processes, not images: nothing to pull or prebuild.
                 "LAMBDA_PREBUILD_IMAGES": "0",
+                # A handler's start-up (imports of scikit-learn, ONNX Runtime) can pass LocalStack's 20 s
+                # on a loaded 2-core machine; a slow start is not a broken function.
+                "LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT": "120",
                 # Keep LocalStack's temp files (unzipped code and layers) inside the state folder. TMP,
                 # not TMPDIR: LocalStack reads TMPDIR as a deprecated setting of its own.
                 "TMP": str(self.tmp_dir),
