@@ -140,6 +140,22 @@ def _players(version: ModelVersion, *, shift: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def _send_events(outputs: StackOutputs, players: int = 200) -> tuple[int, int]:
+    """A week of simulated players' sessions, purchases and levels, sent as a game sends them:
+    batches of 500 to ``POST /events``. Returns (accepted, rejected)."""
+    from liveml.data.synth_events import generate_events, to_batches  # pandas, only for this act
+
+    start = datetime.now(UTC) - timedelta(days=7, hours=1)
+    accepted = rejected = 0
+    for batch in to_batches(generate_events(players, seed=7, start=start, days=7)):
+        status, answer = call_api(outputs, "POST", "/events", {"game": "demo", "events": batch})
+        if status != 200:
+            raise LiveMLError(f"POST /events answered {status}: {answer}")
+        accepted += int(answer["accepted"]) + int(answer["duplicates"])
+        rejected += len(answer["rejected"])
+    return accepted, rejected
+
+
 def _send(outputs: StackOutputs, rows: list[dict[str, Any]], batch: int = 100) -> int:
     sent = 0
     for start in range(0, len(rows), batch):
@@ -183,10 +199,13 @@ def closed_loop(outputs: StackOutputs, version: ModelVersion) -> None:
             )
         )
 
-    # --- events: once `liveml events send` lands (issue 11, ingest), the simulated players also send
-    # --- their session events here, so the live accuracy below has labels to join.
     calm = _players(version, shift=False)
     console.print(f"[green]✓[/] {_send(outputs, calm)} players played as in training (POST /predict/batch)")
+    accepted, rejected = _send_events(outputs)
+    console.print(
+        f"[green]✓[/] their games sent {accepted} events back (POST /events, {rejected} rejected): "
+        "the next training data"
+    )
     _monitor(outputs, _next_minute())
 
     drifted = _players(version, shift=True)
