@@ -203,15 +203,27 @@ def test_a_mutable_or_malformed_image_reference_is_refused(image: str, tmp_path:
     assert pinned_image("liveml-predict:1@sha256:" + "0f" * 32).endswith("0f" * 32)
 
 
-def test_liveness_answers_without_a_model_readiness_does_not(model_dir: Path) -> None:
-    from liveml.binding import ModelBinding
-    from liveml.serving.app import create_unavailable_app
+def test_liveness_answers_without_a_model_readiness_does_not(model_dir: Path, tmp_path: Path) -> None:
+    from liveml.binding import BoundVariant, ModelBinding
     from liveml.serving.runtime import build_runtime
 
-    without = TestClient(create_unavailable_app("the binding names no model"))
-    assert without.get("/livez").status_code == 200
-    assert without.get("/health").status_code == 503
-    served = TestClient(build_runtime(ModelBinding.from_dir(str(model_dir)), strict=True).app)
+    # What a pod's process builds (liveml.serving.asgi) when its model cannot be loaded: a manifest
+    # whose sha256 is not the bound one.
+    def bound_to(directory: Path) -> ModelBinding:
+        sha = sha256_hex((model_dir / MANIFEST).read_bytes())
+        return ModelBinding(
+            model="churn", variants=[BoundVariant(version="1", uri=str(directory), sha256=sha)]
+        )
+
+    tampered = tmp_path / "churn"
+    shutil.copytree(model_dir, tampered)
+    (tampered / MANIFEST).write_text((model_dir / MANIFEST).read_text() + "\n")
+    wrong, binding = bound_to(tampered), bound_to(model_dir)
+    without = TestClient(build_runtime(wrong, metrics_interval_s=0, eager=True).app)
+    assert without.get("/livez").json() == {"status": "alive"}
+    unready = without.get("/health")
+    assert unready.status_code == 503 and "sha256" in unready.json()["message"]
+    served = TestClient(build_runtime(binding, strict=True, metrics_interval_s=0, eager=True).app)
     assert served.get("/livez").json() == {"status": "alive"}
     assert served.get("/health").status_code == 200
 
