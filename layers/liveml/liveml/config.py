@@ -66,6 +66,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "ADVISE_BEDROCK_MODEL", None, "liveml.advise", "Bedrock model id `liveml advise --llm bedrock` uses"
     ),
+    # The serving app on EKS (`liveml eks render`).
+    Variable("EKS_IMAGE", None, "liveml.eks", "serving image, pinned by digest (`<repo>@sha256:<hex>`)"),
+    Variable("EKS_ROLE_ARN", None, "liveml.eks", "IAM role the pods assume (IRSA)"),
+    Variable("EKS_OIDC_PROVIDER", None, "liveml.eks", "the cluster's OIDC issuer (the role's trust)"),
     # Player events (the ingest function, `liveml events`).
     Variable("EVENTS_TABLE", None, "liveml.monitoring", "DynamoDB table of the event ids already stored"),
     Variable("EVENTS_DEDUPE_DAYS", "7", "liveml.monitoring", "days an event id is remembered"),

@@ -1,5 +1,8 @@
 """EKS manifests: sizing, kustomize builds of both slots and the live Service, validated against the
-Kubernetes schemas (kubernetes-validate, offline), and the blue/green switch."""
+Kubernetes schemas (kubernetes-validate, offline), the hardening (digest-pinned image, seccomp, no API
+token, NetworkPolicy, liveness apart from readiness, topology spread, IRSA trust for both slots), the
+render from a registered version (moto stands in for S3 and DynamoDB: unit tests, no LocalStack) and
+the blue/green switch."""
 
 from __future__ import annotations
 
@@ -9,16 +12,31 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import boto3
 import kubernetes_validate
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from liveml.cli.eks import app as eks_app
-from liveml.eks import Measurement, selector_patch, size, write_tree
+from liveml.eks import ImageNotPinnedError, Measurement, pinned_image, selector_patch, size, write_tree
+from liveml.inference import read_manifest
+from liveml.modeldir import MANIFEST, sha256_hex
+from liveml.registry import (
+    Artifact,
+    Lineage,
+    ModelVersion,
+    RecordingPublisher,
+    Registry,
+    VersionNotFoundError,
+)
 
 K8S_VERSION = "1.32"
 ROOT = Path(__file__).resolve().parents[3]
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/liveml-predict@sha256:" + "ab" * 32
+OIDC = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+BUCKET, TABLE = "liveml-artifacts", "registry"
 
 
 def _validate(docs: list[dict[str, Any]]) -> None:
@@ -53,32 +71,80 @@ def test_sizing_follows_qps_and_measured_cost() -> None:
         size(m, 0)
 
 
-def test_rendered_slots_and_live_service_are_valid_kubernetes(tmp_path: Path) -> None:
+def _render_both_slots(out: Path) -> None:
     m = Measurement(cpu_ms_per_request=0.5, p99_ms=1.0, rss_mb=90.0, requests=100)
     for slot, version in (("blue", "3"), ("green", "4")):
         binding = json.dumps(
             {"model": "churn", "variants": [{"version": version, "uri": "s3://b/m/", "sha256": "0" * 64}]}
         )
         write_tree(
-            tmp_path,
+            out,
             size(m, 300),
             slot=slot,
             binding_json=binding,
-            image="liveml-predict:1",
+            image=IMAGE,
             role_arn="arn:aws:iam::123456789012:role/r",
             namespace="liveml",
+            oidc_provider=OIDC,
         )
+
+
+def _container(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def _bound(container: dict[str, Any]) -> list[Any]:
+    """The variants the container's binding document serves (its one model)."""
+    from liveml.binding import Binding
+
+    env = {e["name"]: e["value"] for e in container["env"]}
+    (model,) = Binding.from_json(env["LIVEML_MODEL_BINDING"]).models
+    return list(model.variants)
+
+
+def _check_hardened(docs: list[dict[str, Any]], slot: str) -> None:
+    """What every rendered slot must carry, whoever rendered it."""
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert "@sha256:" in container["image"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["serviceAccountName"] == f"liveml-predict-{slot}"
+    assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} == {
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    }
+    # A pod without a model is unready (/health fails), not restarted (/livez still answers).
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["startupProbe"]["httpGet"]["path"] == "/livez"
+    account = next(d for d in docs if d["kind"] == "ServiceAccount")
+    assert account["automountServiceAccountToken"] is False
+    assert account["metadata"]["name"] == f"liveml-predict-{slot}"
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]  # both listed: the rest is denied
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "liveml-predict"
+    serving_port = container["ports"][0]["containerPort"]
+    assert [p["port"] for r in policy["ingress"] for p in r["ports"]] == [serving_port]
+    assert sorted(p["port"] for r in policy["egress"] for p in r["ports"]) == [53, 53, 443]
+
+
+def test_rendered_slots_and_live_service_are_valid_kubernetes(tmp_path: Path) -> None:
+    _render_both_slots(tmp_path)
     kinds: dict[str, set[str]] = {}
     for slot in ("blue", "green"):
         docs = _build(tmp_path / "overlays" / slot)
         _validate(docs)
+        _check_hardened(docs, slot)
         kinds[slot] = {d["kind"] for d in docs}
         deployment = next(d for d in docs if d["kind"] == "Deployment")
         assert deployment["metadata"]["name"] == f"liveml-predict-{slot}"
         assert deployment["spec"]["selector"]["matchLabels"]["liveml.io/slot"] == slot
         container = deployment["spec"]["template"]["spec"]["containers"][0]
-        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"]["path"] == "/health"
+        assert container["image"] == IMAGE
         assert container["resources"]["requests"]["cpu"].endswith("m")
         env = {e["name"]: e["value"] for e in container["env"]}
         assert (
@@ -95,10 +161,71 @@ def test_rendered_slots_and_live_service_are_valid_kubernetes(tmp_path: Path) ->
         "Service",
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
+        "NetworkPolicy",
     }
     live = _build(tmp_path / "live")
     _validate(live)
     assert live[0]["spec"]["selector"]["liveml.io/slot"] == "blue"  # first render decides; switch moves it
+
+
+def test_the_role_trusts_both_slots_service_accounts_and_nobody_else(tmp_path: Path) -> None:
+    _render_both_slots(tmp_path)
+    trust = json.loads((tmp_path / "irsa-trust-policy.json").read_text())
+    (statement,) = trust["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"]["Federated"] == f"arn:aws:iam::123456789012:oidc-provider/{OIDC}"
+    condition = statement["Condition"]["StringEquals"]
+    assert condition[f"{OIDC}:aud"] == "sts.amazonaws.com"
+    # The names kustomize gives the slots' ServiceAccounts, so either slot's pods may assume the role.
+    accounts = {
+        f"system:serviceaccount:liveml:{d['metadata']['name']}"
+        for slot in ("blue", "green")
+        for d in _build(tmp_path / "overlays" / slot)
+        if d["kind"] == "ServiceAccount"
+    }
+    assert set(condition[f"{OIDC}:sub"]) == accounts and len(accounts) == 2
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["liveml-predict:latest", "liveml-predict", "repo/x:1@sha256:abc", "repo@sha256:" + "AB" * 32],
+)
+def test_a_mutable_or_malformed_image_reference_is_refused(image: str, tmp_path: Path) -> None:
+    with pytest.raises(ImageNotPinnedError, match="not pinned by digest"):
+        pinned_image(image)
+    m = Measurement(cpu_ms_per_request=0.5, p99_ms=1.0, rss_mb=90.0, requests=100)
+    with pytest.raises(ImageNotPinnedError):
+        write_tree(
+            tmp_path, size(m, 10), slot="blue", binding_json="{}", image=image,
+            role_arn="arn:aws:iam::1:role/r", namespace="liveml", oidc_provider=OIDC,
+        )  # fmt: skip
+    assert not any(tmp_path.iterdir())  # nothing written
+    assert pinned_image("liveml-predict:1@sha256:" + "0f" * 32).endswith("0f" * 32)
+
+
+def test_liveness_answers_without_a_model_readiness_does_not(model_dir: Path, tmp_path: Path) -> None:
+    from liveml.binding import BoundVariant, ModelBinding
+    from liveml.serving.runtime import build_runtime
+
+    # What a pod's process builds (liveml.serving.asgi) when its model cannot be loaded: a manifest
+    # whose sha256 is not the bound one.
+    def bound_to(directory: Path) -> ModelBinding:
+        sha = sha256_hex((model_dir / MANIFEST).read_bytes())
+        return ModelBinding(
+            model="churn", variants=[BoundVariant(version="1", uri=str(directory), sha256=sha)]
+        )
+
+    tampered = tmp_path / "churn"
+    shutil.copytree(model_dir, tampered)
+    (tampered / MANIFEST).write_text((model_dir / MANIFEST).read_text() + "\n")
+    wrong, binding = bound_to(tampered), bound_to(model_dir)
+    without = TestClient(build_runtime(wrong, metrics_interval_s=0, eager=True).app)
+    assert without.get("/livez").json() == {"status": "alive"}
+    unready = without.get("/health")
+    assert unready.status_code == 503 and "sha256" in unready.json()["message"]
+    served = TestClient(build_runtime(binding, strict=True, metrics_interval_s=0, eager=True).app)
+    assert served.get("/livez").json() == {"status": "alive"}
+    assert served.get("/health").status_code == 200
 
 
 def test_an_invalid_manifest_is_caught() -> None:
@@ -112,30 +239,90 @@ def test_an_invalid_manifest_is_caught() -> None:
         _validate([bad])
 
 
-def test_cli_render_measures_the_real_model(model_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        eks_app,
-        [
-            "render",
-            "--model",
-            "churn",
-            "--version",
-            "3",
-            "--qps",
-            "250",
-            "--out",
-            str(tmp_path),
-            "--model-dir",
-            str(model_dir),
-            "--requests",
-            "100",
-        ],
+def _register(registry: Registry, s3: Any, model: str, model_dir: Path) -> ModelVersion:
+    """Upload a model directory as the pipeline's register step does, and record it with its artifacts."""
+    manifest = read_manifest(model_dir)
+    number = len(registry.versions(model)) + 1
+    artifacts = {}
+    for path in sorted(p for p in model_dir.iterdir() if p.is_file()):
+        key = f"models/{model}/{number}/{path.name}"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+        artifacts[path.name] = Artifact(
+            uri=f"s3://{BUCKET}/{key}", sha256=sha256_hex(path.read_bytes()), size_bytes=path.stat().st_size
+        )
+    lineage = Lineage(
+        dataset_uri="s3://data/datasets/churn/players.csv",
+        dataset_version_id="1",
+        dataset_sha256="0" * 64,
+        contract_sha256=manifest["contract_sha256"],
+        code_version="test",
     )
+    return registry.register(
+        model, lineage=lineage, artifacts=artifacts, metrics={}, family=manifest["family"], auto_approve=True
+    )
+
+
+@pytest.fixture
+def registered(model_dir: Path, moto: None, monkeypatch: pytest.MonkeyPatch) -> ModelVersion:
+    """``churn`` v1 in a moto registry, its artifacts in a moto bucket."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    db = boto3.client("dynamodb", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    db.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("LIVEML_REGISTRY_TABLE", TABLE)
+    monkeypatch.setenv("LIVEML_ARTIFACTS_BUCKET", BUCKET)
+    # The CLI finds the stack through CloudFormation; here the environment above already points at it.
+    monkeypatch.setattr("liveml.cli.eks.connect", lambda *_a, **_k: None)
+    monkeypatch.setattr("liveml.registry.store.EventBridgePublisher", RecordingPublisher)
+    return _register(Registry(TABLE, dynamodb=db, publisher=RecordingPublisher()), s3, "churn", model_dir)
+
+
+def _render(tmp_path: Path, *extra: str) -> Any:
+    args = ["render", "--model", "churn", "--qps", "250", "--out", str(tmp_path), "--requests", "100"]
+    return CliRunner().invoke(eks_app, [*args, *extra])
+
+
+def test_cli_render_binds_and_measures_the_registered_version(
+    registered: ModelVersion, model_dir: Path, tmp_path: Path
+) -> None:
+    # No local copy: the artifacts are fetched from the registry (checked against its sha256) and measured.
+    result = _render(tmp_path, "--version", "1", "--image", IMAGE, "--slot", "green")
     assert result.exit_code == 0, result.output
-    assert "replicas" in result.output
+    assert "replicas" in result.output and "irsa-trust-policy.json" in result.output
     info = json.loads((tmp_path / "sizing.json").read_text())
     assert info["measurement"]["cpu_ms_per_request"] > 0 and info["measurement"]["rss_mb"] > 30
-    _validate(_build(tmp_path / "overlays" / "blue"))
+    docs = _build(tmp_path / "overlays" / "green")
+    _validate(docs)
+    _check_hardened(docs, "green")
+    container = _container(docs)
+    assert container["image"] == IMAGE
+    (variant,) = _bound(container)
+    assert variant.version == "1" and variant.uri == f"s3://{BUCKET}/models/churn/1/"
+    assert variant.sha256 == registered.artifacts[MANIFEST].sha256
+    assert variant.sha256 == sha256_hex((model_dir / MANIFEST).read_bytes())
+
+
+def test_cli_render_refusals(registered: ModelVersion, model_dir: Path, tmp_path: Path) -> None:
+    mutable = _render(tmp_path, "--version", "1", "--image", "liveml-predict:latest")
+    assert isinstance(mutable.exception, ImageNotPinnedError) and "@sha256:" in str(mutable.exception)
+    unknown = _render(tmp_path, "--version", "7", "--image", IMAGE)
+    assert isinstance(unknown.exception, VersionNotFoundError) and "no version 7" in str(unknown.exception)
+    other = _render(tmp_path, "--model", "ltv", "--version", "1", "--image", IMAGE)
+    assert isinstance(other.exception, VersionNotFoundError) and "'ltv'" in str(other.exception)
+    # A local copy that is not the registered version would size one model and serve another.
+    stale = tmp_path / "stale"
+    shutil.copytree(model_dir, stale)
+    (stale / MANIFEST).write_text((model_dir / MANIFEST).read_text() + "\n")
+    mismatch = _render(tmp_path, "--version", "1", "--image", IMAGE, "--model-dir", str(stale))
+    assert mismatch.exit_code != 0 and "is not the one registered" in str(mismatch.exception)
+    role = _render(tmp_path, "--version", "1", "--image", IMAGE, "--role-arn", "liveml-predict")
+    assert "not an IAM role ARN" in str(role.exception)
+    assert not (tmp_path / "overlays").exists()  # nothing was written by any of them
 
 
 def test_switch_prints_the_selector_patch() -> None:
@@ -146,6 +333,19 @@ def test_switch_prints_the_selector_patch() -> None:
     assert CliRunner().invoke(eks_app, ["switch", "purple"]).exit_code != 0
 
 
-def test_committed_eks_tree_is_valid() -> None:
-    for directory in ("overlays/blue", "overlays/green", "live"):
-        _validate(_build(ROOT / "eks" / directory))
+def test_committed_eks_tree_is_valid_and_hardened() -> None:
+    pinned = {}
+    for slot in ("blue", "green"):
+        docs = _build(ROOT / "eks" / "overlays" / slot)
+        _validate(docs)
+        _check_hardened(docs, slot)
+        container = _container(docs)
+        (variant,) = _bound(container)
+        pinned[slot] = (variant.version, variant.sha256)
+    # Two versions are two models: each slot pins its own manifest's hash.
+    assert pinned["blue"][0] != pinned["green"][0] and pinned["blue"][1] != pinned["green"][1]
+    _validate(_build(ROOT / "eks" / "live"))
+    trust = json.loads((ROOT / "eks" / "irsa-trust-policy.json").read_text())
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    (subjects,) = [v for k, v in condition.items() if k.endswith(":sub")]
+    assert subjects == [f"system:serviceaccount:liveml:liveml-predict-{slot}" for slot in ("blue", "green")]

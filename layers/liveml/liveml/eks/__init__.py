@@ -8,6 +8,26 @@ version (``LIVEML_MODEL_BINDING``).
 
 from __future__ import annotations
 
-from liveml.eks.kubernetes import Measurement, Sizing, measure, selector_patch, size, write_tree
+from liveml.eks.kubernetes import (
+    ImageNotPinnedError,
+    Measurement,
+    Sizing,
+    irsa_trust_policy,
+    measure,
+    pinned_image,
+    selector_patch,
+    size,
+    write_tree,
+)
 
-__all__ = ["Measurement", "Sizing", "measure", "selector_patch", "size", "write_tree"]
+__all__ = [
+    "ImageNotPinnedError",
+    "Measurement",
+    "Sizing",
+    "irsa_trust_policy",
+    "measure",
+    "pinned_image",
+    "selector_patch",
+    "size",
+    "write_tree",
+]

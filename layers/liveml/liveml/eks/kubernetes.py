@@ -2,9 +2,11 @@
 
 Layout written by :func:`write_tree` (kustomize)::
 
-    base/                 ServiceAccount (IRSA), Deployment, Service, HPA, PodDisruptionBudget
+    base/                 ServiceAccount (IRSA), Deployment, Service, HPA, PodDisruptionBudget,
+                          NetworkPolicy
     overlays/blue|green/  nameSuffix -blue/-green, label liveml.io/slot, the slot's model binding
     live/                 the Service players reach; its selector names the live slot (``eks switch``)
+    irsa-trust-policy.json  the IAM role's trust: both slots' service accounts may assume it
 
 Sizing (see :func:`size`): one uvicorn worker per pod uses at most one core, so a pod's capacity is
 ``target_utilization * 1000 / cpu_ms_per_request`` requests per second; replicas cover the expected QPS
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,11 +31,34 @@ from typing import Any
 
 import yaml
 
+from liveml.errors import LiveMLError
+
 APP = "liveml-predict"
 SLOT_LABEL = "liveml.io/slot"
 NAME_LABEL = "app.kubernetes.io/name"
 PORT = 8080
 SLOTS = ("blue", "green")
+#: Liveness answers while the process runs; readiness (``/health``) only once a model is served, so a
+#: pod whose model cannot be loaded is kept out of the Service instead of being restarted in a loop.
+LIVENESS_PATH = "/livez"
+READINESS_PATH = "/health"
+#: ``registry/repository[:tag]@sha256:<64 hex>``: a digest names exactly one image, a tag can move.
+_PINNED = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+
+
+class ImageNotPinnedError(LiveMLError):
+    """The image is named by a tag (which can move), not by its digest."""
+
+
+def pinned_image(image: str) -> str:
+    """``image`` if it is pinned by digest; a mutable tag is refused, naming how to find the digest."""
+    if not _PINNED.match(image):
+        raise ImageNotPinnedError(
+            f"--image {image!r} is not pinned by digest: a tag can point at another image tomorrow, and "
+            "two pods of one slot could then run different code. Give <repository>@sha256:<64 hex> "
+            "(`docker buildx imagetools inspect <image>` or `aws ecr describe-images` prints it)"
+        )
+    return image
 
 
 @dataclass(frozen=True)
@@ -210,7 +236,8 @@ def base_manifests(
     s: Sizing, *, image: str, role_arn: str, namespace: str, region: str = "us-east-1"
 ) -> dict[str, list[dict[str, Any]]]:
     labels = {NAME_LABEL: APP}
-    probe = {"httpGet": {"path": "/health", "port": "http"}}
+    alive = {"httpGet": {"path": LIVENESS_PATH, "port": "http"}}
+    ready = {"httpGet": {"path": READINESS_PATH, "port": "http"}}
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -224,8 +251,27 @@ def base_manifests(
                 "metadata": {"labels": labels},
                 "spec": {
                     "serviceAccountName": APP,
+                    # IRSA mounts its own web-identity token; the app never calls the Kubernetes API.
+                    "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 30,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "fsGroup": 65532},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 65532,
+                        "fsGroup": 65532,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    # One zone or node going down takes at most its share of a slot's pods. The
+                    # template hash keeps each slot (and each rollout) spread on its own.
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": key,
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": labels},
+                            "matchLabelKeys": ["pod-template-hash"],
+                        }
+                        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+                    ],
                     "containers": [
                         {
                             "name": "predict",
@@ -243,10 +289,10 @@ def base_manifests(
                                 "limits": {"cpu": f"{s.cpu_limit_m}m", "memory": f"{s.memory_limit_mi}Mi"},
                             },
                             # The model loads before uvicorn listens; allow a slow S3 fetch at start.
-                            "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
-                            "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 2},
+                            "startupProbe": {**alive, "periodSeconds": 2, "failureThreshold": 60},
+                            "readinessProbe": {**ready, "periodSeconds": 5, "timeoutSeconds": 2},
                             "livenessProbe": {
-                                **probe,
+                                **alive,
                                 "periodSeconds": 10,
                                 "timeoutSeconds": 2,
                                 "failureThreshold": 3,
@@ -306,6 +352,37 @@ def base_manifests(
             # IAM roles for service accounts: the role may read the model artifacts (and write captures).
             "annotations": {"eks.amazonaws.com/role-arn": role_arn},
         },
+        "automountServiceAccountToken": False,
+    }
+    # Listing both policy types denies whatever is not allowed here: players' requests on the serving
+    # port in; DNS and HTTPS (S3, STS for IRSA, CloudWatch) out, but not the node's instance metadata,
+    # whose credentials IRSA replaces.
+    network_policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {
+            "podSelector": {"matchLabels": labels},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                            },
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                },
+                {
+                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
+                    "ports": [{"protocol": "TCP", "port": 443}],
+                },
+            ],
+        },
     }
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -317,6 +394,7 @@ def base_manifests(
             "service.yaml",
             "hpa.yaml",
             "pdb.yaml",
+            "networkpolicy.yaml",
         ],
     }
     return {
@@ -325,6 +403,7 @@ def base_manifests(
         "service.yaml": [service],
         "hpa.yaml": [hpa],
         "pdb.yaml": [pdb],
+        "networkpolicy.yaml": [network_policy],
         "kustomization.yaml": [kustomization],
     }
 
@@ -376,6 +455,36 @@ def selector_patch(slot: str) -> dict[str, Any]:
     return {"spec": {"selector": {NAME_LABEL: APP, SLOT_LABEL: slot}}}
 
 
+def service_accounts(namespace: str) -> list[str]:
+    """The IRSA subjects of both slots (kustomize's nameSuffix renames the base ServiceAccount)."""
+    return [f"system:serviceaccount:{namespace}:{APP}-{slot}" for slot in SLOTS]
+
+
+def irsa_trust_policy(role_arn: str, oidc_provider: str, namespace: str) -> dict[str, Any]:
+    """The trust policy of the role the pods assume: the cluster's OIDC provider may hand it to the
+    blue and the green service account (both, so switching slots needs no IAM change), nobody else."""
+    issuer = oidc_provider.removeprefix("https://").rstrip("/")
+    parts = role_arn.split(":")
+    if len(parts) < 6 or parts[2] != "iam" or not parts[4].isdigit():
+        raise LiveMLError(f"--role-arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/…)")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:{parts[1]}:iam::{parts[4]}:oidc-provider/{issuer}"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                        f"{issuer}:sub": service_accounts(namespace),
+                    }
+                },
+            }
+        ],
+    }
+
+
 def _write(directory: Path, files: dict[str, list[dict[str, Any]]]) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -395,12 +504,16 @@ def write_tree(
     image: str,
     role_arn: str,
     namespace: str,
+    oidc_provider: str,
     region: str = "us-east-1",
     measurement: Measurement | None = None,
 ) -> list[Path]:
-    """Write base/, overlays/<slot>/ and, if absent, live/ (pointing at ``slot``) under ``out``.
+    """Write base/, overlays/<slot>/, the role's trust policy and, if absent, live/ (pointing at
+    ``slot``) under ``out``. ``image`` must be pinned by digest.
 
     The other slot's overlay is left as it is: it still serves the previous version until switched."""
+    image = pinned_image(image)
+    trust = irsa_trust_policy(role_arn, oidc_provider, namespace)
     written = _write(
         out / "base",
         base_manifests(sizing, image=image, role_arn=role_arn, namespace=namespace, region=region),
@@ -408,6 +521,8 @@ def write_tree(
     written += _write(out / "overlays" / slot, overlay(slot, binding_json))
     if not (out / "live" / "service.yaml").exists():
         written += _write(out / "live", live_service(slot, namespace))
+    (out / "irsa-trust-policy.json").write_text(json.dumps(trust, indent=2) + "\n", encoding="utf-8")
+    written.append(out / "irsa-trust-policy.json")
     info = {"sizing": asdict(sizing), "measurement": asdict(measurement) if measurement else None}
     (out / "sizing.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return [*written, out / "sizing.json"]

@@ -28,6 +28,7 @@ from liveml.serving.routes import (
     add_info_routes,
     add_model_routes,
     context,
+    livez,
     unknown_model,
 )
 from liveml.serving.schema import build_api_models
@@ -145,8 +146,10 @@ async def _no_default(request: Request) -> Response:
 def create_unavailable_app(reason: str) -> FastAPI:
     """What a process serves when its binding could not be read or loaded: every route answers 503 with
     the reason (and ``/health`` too, so a Kubernetes readiness probe keeps the pod out of the Service)
-    instead of the opaque 502 of a Lambda whose init crashed."""
+    instead of the opaque 502 of a Lambda whose init crashed. ``/livez`` still answers: the process is
+    fine, so Kubernetes keeps the pod unready rather than restarting it in a loop."""
     app = FastAPI(title="LiveML predict (no model)")
+    app.get("/livez", include_in_schema=False)(livez)
 
     async def unavailable(request: Request, path: str = "") -> Response:
         cid = getattr(request.state, "correlation_id", None)

@@ -287,6 +287,12 @@ async def list_models(request: Request) -> Response:
     )
 
 
+async def livez() -> dict[str, str]:
+    """Liveness: the process runs and answers. Readiness (``/health``) also needs a served model, so a
+    pod without one is taken out of the Service instead of being restarted in a loop."""
+    return {"status": "alive"}
+
+
 async def health(request: Request) -> Response:
     ctx = context(request)
     models = ctx.models
@@ -306,12 +312,13 @@ async def health(request: Request) -> Response:
 
 
 def add_info_routes(app: FastAPI) -> None:
-    """``/health``, ``/models``, ``/models/latest`` and ``/models/{model}/latest``."""
+    """``/livez``, ``/health``, ``/models``, ``/models/latest`` and ``/models/{model}/latest``."""
     errors: dict[int | str, dict[str, Any]] = {
         404: ERRORS[404],
         422: {"model": ErrorBody},
         500: {"model": ErrorBody},
     }
+    app.get("/livez", summary="Liveness: the process answers (readiness is /health)")(livez)
     app.get("/health", response_model=HealthResponse, responses={500: {"model": ErrorBody}})(health)
     app.get("/models", response_model=ModelsResponse, summary="The served models")(list_models)
     app.get(
