@@ -4,7 +4,6 @@ and contract disagree, or too few players qualify; written to S3 with its trigge
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from moto import mock_aws
 
 from liveml.data.synth_events import events_contract, export_settings, generate_events, to_batches
 from liveml.monitoring import FolderEventStore, S3EventStore
@@ -144,20 +142,11 @@ def test_bad_export_settings_fail_the_settings_file(change: dict[str, Any], mess
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def s3(moto: None) -> Any:
     """moto stands in for S3 in this unit test; the integration test exports on LocalStack."""
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="data")
-        yield client
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="data")
+    return client
 
 
 def test_export_model_writes_once_with_its_trigger(s3: Any, events: pd.DataFrame) -> None:
