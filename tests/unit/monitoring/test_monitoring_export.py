@@ -27,6 +27,7 @@ from liveml.monitoring.export import (
 )
 from liveml.pipeline.errors import PipelineError
 from liveml.pipeline.settings import PipelineSettings
+from tests.unit.cli import run_cli
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 CUTOFF = START + timedelta(days=28)
@@ -166,3 +167,21 @@ def test_export_model_writes_once_with_its_trigger(s3: Any, events: pd.DataFrame
     assert head["Metadata"] == {TRIGGER_METADATA: "export"}
     again = export_model("churn", bucket="data", store=store, cutoff=CUTOFF, s3=s3, now=NOW, overwrite=False)
     assert again.skipped == "already exported"
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "message"),
+    [
+        ("yesterday", "--cutoff 'yesterday' is not ISO-8601, e.g. 2026-11-01T00:00:00Z"),
+        ("2026-11-01T00:00:00", "--cutoff needs an offset (Z or +hh:mm), e.g. 2026-11-01T00:00:00Z"),
+    ],
+)
+def test_a_bad_cutoff_is_refused_before_the_stack_is_looked_up(
+    cutoff: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_stack(*_a: Any, **_k: Any) -> None:
+        raise AssertionError("the stack was looked up")
+
+    monkeypatch.setattr("liveml.cli._stack.connect", no_stack)
+    assert run_cli(monkeypatch, "export", "churn", "--cutoff", cutoff) != 0
+    assert message in capsys.readouterr().err
