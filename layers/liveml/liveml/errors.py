@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
 
 class LiveMLError(Exception):
@@ -23,6 +23,18 @@ class LiveMLError(Exception):
 def field_problems(exc: ValidationError, *, top: str = "(top level)") -> str:
     """pydantic's errors as one line: ``field.path: why; other: why`` — for messages meant for people."""
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or top}: {err['msg']}" for err in exc.errors())
+
+
+def validated[Model: BaseModel](
+    model: type[Model], data: Any, error: type[LiveMLError], where: str, *, top: str = "(top level)"
+) -> Model:
+    """``model.model_validate(data)``; a failure is ``error`` saying ``where`` and each field and why."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(f"{where} is invalid: {field_problems(exc, top=top)}") from None
 
 
 def catch_reason(error: dict[str, Any] | None) -> str:

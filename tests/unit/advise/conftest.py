@@ -8,18 +8,17 @@ forest — all small and quick, but real models trained on data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from liveml.inference import read_manifest
 from liveml.modeldir import sha256_hex
 from liveml.registry import Artifact, Lineage, ModelVersion, RecordingPublisher, Registry
+from tests.unit.aws import create_registry_table
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_SLA = ROOT / "examples" / "sla.yaml"
@@ -87,40 +86,20 @@ def register_dir(registry: Registry, s3: Any, model: str, model_dir: Path) -> Mo
 
 
 @pytest.fixture
-def stack(model_dirs: list[Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStack]:
+def stack(model_dirs: list[Path], moto: None, monkeypatch: pytest.MonkeyPatch) -> FakeStack:
     """A registry with the three versions (v1 in production) and their artifacts in S3."""
     from liveml.registry import Stage
 
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "LIVEML_REGISTRY_TABLE": TABLE,
-        "LIVEML_ARTIFACTS_BUCKET": BUCKET,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        db = boto3.client("dynamodb", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        db.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        registry = Registry(TABLE, dynamodb=db, publisher=RecordingPublisher())
-        versions = [register_dir(registry, s3, "churn", d) for d in model_dirs]
-        registry.set_stage("churn", 1, Stage.PRODUCTION, expected=Stage.CANDIDATE)
-        # The CLI finds the stack through CloudFormation; here the environment above already points at it.
-        monkeypatch.setattr("liveml.cli.advise.connect", lambda *_a, **_k: None)
-        monkeypatch.setattr("liveml.registry.store.EventBridgePublisher", RecordingPublisher)
-        yield FakeStack(registry, s3, versions)
+    monkeypatch.setenv("LIVEML_REGISTRY_TABLE", TABLE)
+    monkeypatch.setenv("LIVEML_ARTIFACTS_BUCKET", BUCKET)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    db = boto3.client("dynamodb", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    create_registry_table(db, TABLE)
+    registry = Registry(TABLE, dynamodb=db, publisher=RecordingPublisher())
+    versions = [register_dir(registry, s3, "churn", d) for d in model_dirs]
+    registry.set_stage("churn", 1, Stage.PRODUCTION, expected=Stage.CANDIDATE)
+    # The CLI finds the stack through CloudFormation; here the environment above already points at it.
+    monkeypatch.setattr("liveml.cli.advise.connect", lambda *_a, **_k: None)
+    monkeypatch.setattr("liveml.registry.store.EventBridgePublisher", RecordingPublisher)
+    return FakeStack(registry, s3, versions)

@@ -30,13 +30,17 @@ def mixed_frame(n: int, seed: int, task: str = "binary") -> pd.DataFrame:
     df.loc[rng.random(n) < 0.1, "a"] = np.nan
     df.loc[rng.random(n) < 0.1, "c"] = None
     signal = df["a"].fillna(0) + (df["c"] == "x") + 0.02 * df["b"] + rng.normal(size=n) * 0.5
-    if task == "binary":
-        df["y"] = np.where(signal > 0.8, "yes", "no")
-    elif task == "multiclass":
-        df["y"] = pd.cut(signal, [-np.inf, 0.3, 1.2, np.inf], labels=["lo", "mid", "hi"]).astype(str)
-    else:
-        df["y"] = signal * 100.0
+    df["y"] = target(signal, task)
     return df
+
+
+def target(signal: pd.Series, task: str) -> pd.Series | np.ndarray:
+    """The label column for ``task`` from a numeric signal: yes/no, three bands, or a scaled value."""
+    if task == "binary":
+        return np.where(signal > 0.8, "yes", "no")
+    if task == "multiclass":
+        return pd.cut(signal, [-np.inf, 0.3, 1.2, np.inf], labels=["lo", "mid", "hi"]).astype(str)
+    return signal * 100.0
 
 
 def mixed_contract(task: str = "binary", text: bool = False) -> Contract:

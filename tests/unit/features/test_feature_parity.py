@@ -27,6 +27,7 @@ from liveml.training.export import (
     tolerance,
 )
 from liveml.training.families import FAMILIES, pipeline_options
+from tests.unit.features.conftest import target
 
 SMALL = {
     "linear": {"C": 1.0, "select_percentile": 75, "interactions": True},
@@ -113,12 +114,7 @@ def _text_frame(make_frame: Frame, n: int, seed: int, task: str) -> pd.DataFrame
     signal = (
         df["a"].fillna(0) + 1.5 * df["txt"].str.contains("lag|hard", case=False) + rng.normal(size=n) * 0.3
     )
-    if task == "binary":
-        df["y"] = np.where(signal > 0.8, "yes", "no")
-    elif task == "multiclass":
-        df["y"] = pd.cut(signal, [-np.inf, 0.3, 1.2, np.inf], labels=["lo", "mid", "hi"]).astype(str)
-    else:
-        df["y"] = signal * 100.0
+    df["y"] = target(signal, task)
     return df
 
 

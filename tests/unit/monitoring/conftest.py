@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,13 +11,13 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
-from moto import mock_aws
 
 from liveml.data.synth import generate_players, player_contract
 from liveml.modeldir import sha256_hex
 from liveml.monitoring.sketches import SKETCH_FILE, reference_sketch
 from liveml.registry import Artifact, Lineage, Registry
 from liveml.registry.events import RecordingPublisher
+from tests.unit.aws import create_registry_table
 
 CONTRACT = player_contract("binary")
 FEATURES = [c for c in CONTRACT.feature_names if c not in ("event_time",)]
@@ -104,39 +103,19 @@ class FakeStack:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStack]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        for bucket in ("liveml-data", "liveml-artifacts"):
-            s3.create_bucket(Bucket=bucket)
-        dynamodb.create_table(
-            TableName="registry",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sns = boto3.client("sns", region_name="us-east-1")
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        yield FakeStack(
-            s3=s3,
-            dynamodb=dynamodb,
-            cloudwatch=boto3.client("cloudwatch", region_name="us-east-1"),
-            sns=sns,
-            registry=Registry("registry", dynamodb=dynamodb, publisher=RecordingPublisher()),
-            topic=topic,
-        )
+def stack(moto: None) -> FakeStack:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    for bucket in ("liveml-data", "liveml-artifacts"):
+        s3.create_bucket(Bucket=bucket)
+    create_registry_table(dynamodb, "registry")
+    sns = boto3.client("sns", region_name="us-east-1")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    return FakeStack(
+        s3=s3,
+        dynamodb=dynamodb,
+        cloudwatch=boto3.client("cloudwatch", region_name="us-east-1"),
+        sns=sns,
+        registry=Registry("registry", dynamodb=dynamodb, publisher=RecordingPublisher()),
+        topic=topic,
+    )

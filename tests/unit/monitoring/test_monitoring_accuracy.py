@@ -5,7 +5,6 @@ for a calibrated version; the intervals behave (Wilson against statsmodels, DeLo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from moto import mock_aws
 from sklearn.metrics import accuracy_score, brier_score_loss, recall_score, roc_auc_score
 from statsmodels.stats.proportion import proportion_confint
 
@@ -34,20 +32,11 @@ LABEL = LabelSpec(kind="churn", horizon_days=7)
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def s3(moto: None) -> Any:
     """moto stands in for S3 and CloudWatch in this unit test."""
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="data")
-        yield client
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="data")
+    return client
 
 
 def simulate(
@@ -103,11 +92,9 @@ def holdout(calibrated: bool) -> Any:
     return lookup
 
 
-def test_live_accuracy_agrees_with_scikit_learn_on_the_joined_rows(s3: Any, tmp_path: Path) -> None:
-    store = FolderEventStore(tmp_path)
-    day_list = [datetime(2026, 12, d, tzinfo=UTC) for d in (10, 11)]
-    truth = simulate(s3, store, n_per_day=800, day_list=day_list)
-    records = live_accuracy(
+def accuracy(s3: Any, store: FolderEventStore, *, windows: int, calibrated: bool) -> Any:
+    """``live_accuracy`` of churn on the captures ``simulate`` wrote, as of ``NOW``."""
+    return live_accuracy(
         "churn",
         bucket="data",
         store=store,
@@ -115,9 +102,16 @@ def test_live_accuracy_agrees_with_scikit_learn_on_the_joined_rows(s3: Any, tmp_
         game="default",
         s3=s3,
         now=NOW,
-        windows=10,
-        holdout=holdout(calibrated=True),
+        windows=windows,
+        holdout=holdout(calibrated=calibrated),
     )
+
+
+def test_live_accuracy_agrees_with_scikit_learn_on_the_joined_rows(s3: Any, tmp_path: Path) -> None:
+    store = FolderEventStore(tmp_path)
+    day_list = [datetime(2026, 12, d, tzinfo=UTC) for d in (10, 11)]
+    truth = simulate(s3, store, n_per_day=800, day_list=day_list)
+    records = accuracy(s3, store, windows=10, calibrated=True)
     measured = [r for r in records if r["labelled"]]
     assert [(r["window_start"][:10], r["version"]) for r in measured] == [
         ("2026-12-10", "3"),
@@ -155,30 +149,10 @@ def test_live_accuracy_agrees_with_scikit_learn_on_the_joined_rows(s3: Any, tmp_
 def test_windows_before_their_horizon_are_estimated_only_when_calibrated(s3: Any, tmp_path: Path) -> None:
     store = FolderEventStore(tmp_path)
     simulate(s3, store, n_per_day=300, day_list=[datetime(2026, 12, 18, tzinfo=UTC)])  # due on the 26th
-    (a, _) = live_accuracy(
-        "churn",
-        bucket="data",
-        store=store,
-        label=LABEL,
-        game="default",
-        s3=s3,
-        now=NOW,
-        windows=3,
-        holdout=holdout(calibrated=True),
-    )
+    (a, _) = accuracy(s3, store, windows=3, calibrated=True)
     assert a["estimate"] is True and a["labelled"] == 0 and a["labels_due"] == "2026-12-26T00:00:00Z"
     assert 0.5 < a["roc_auc"] < 1 and a["roc_auc_ci"][0] <= a["roc_auc"] <= a["roc_auc_ci"][1]
-    (c, _) = live_accuracy(
-        "churn",
-        bucket="data",
-        store=store,
-        label=LABEL,
-        game="default",
-        s3=s3,
-        now=NOW,
-        windows=3,
-        holdout=holdout(calibrated=False),
-    )
+    (c, _) = accuracy(s3, store, windows=3, calibrated=False)
     assert c["estimate"] is False and c["roc_auc"] is None and c["accuracy"] is None
 
 

@@ -4,7 +4,6 @@ and contract disagree, or too few players qualify; written to S3 with its trigge
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from moto import mock_aws
 
 from liveml.data.synth_events import events_contract, export_settings, generate_events, to_batches
 from liveml.monitoring import FolderEventStore, S3EventStore
@@ -29,6 +27,7 @@ from liveml.monitoring.export import (
 )
 from liveml.pipeline.errors import PipelineError
 from liveml.pipeline.settings import PipelineSettings
+from tests.unit.cli import run_cli
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 CUTOFF = START + timedelta(days=28)
@@ -144,20 +143,11 @@ def test_bad_export_settings_fail_the_settings_file(change: dict[str, Any], mess
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def s3(moto: None) -> Any:
     """moto stands in for S3 in this unit test; the integration test exports on LocalStack."""
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="data")
-        yield client
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="data")
+    return client
 
 
 def test_export_model_writes_once_with_its_trigger(s3: Any, events: pd.DataFrame) -> None:
@@ -177,3 +167,21 @@ def test_export_model_writes_once_with_its_trigger(s3: Any, events: pd.DataFrame
     assert head["Metadata"] == {TRIGGER_METADATA: "export"}
     again = export_model("churn", bucket="data", store=store, cutoff=CUTOFF, s3=s3, now=NOW, overwrite=False)
     assert again.skipped == "already exported"
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "message"),
+    [
+        ("yesterday", "--cutoff 'yesterday' is not ISO-8601, e.g. 2026-11-01T00:00:00Z"),
+        ("2026-11-01T00:00:00", "--cutoff needs an offset (Z or +hh:mm), e.g. 2026-11-01T00:00:00Z"),
+    ],
+)
+def test_a_bad_cutoff_is_refused_before_the_stack_is_looked_up(
+    cutoff: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_stack(*_a: Any, **_k: Any) -> None:
+        raise AssertionError("the stack was looked up")
+
+    monkeypatch.setattr("liveml.cli._stack.connect", no_stack)
+    assert run_cli(monkeypatch, "export", "churn", "--cutoff", cutoff) != 0
+    assert message in capsys.readouterr().err

@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.unit.aws import create_registry_table
+
 
 @dataclass
 class FakeAws:
@@ -24,16 +26,5 @@ def aws(moto: None) -> FakeAws:
     )
     fake.s3.create_bucket(Bucket=fake.bucket)
     fake.s3.put_bucket_versioning(Bucket=fake.bucket, VersioningConfiguration={"Status": "Enabled"})
-    fake.dynamodb.create_table(
-        TableName=fake.table,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_registry_table(fake.dynamodb, fake.table)
     return fake

@@ -8,16 +8,15 @@ LocalStack in tests/integration/test_many_models.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from liveml.binding import Binding
 from liveml.registry import Approval, Artifact, Lineage, ModelVersion, Stage
 from liveml.rollout import PredictFunction, RolloutLockedError, RolloutSteps, RolloutStore, Routing
+from tests.unit.aws import create_registry_table
 
 SHA = "b" * 64
 TABLE, BUCKET = "registry", "artifacts"
@@ -98,28 +97,12 @@ class FakeLambda:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def aws(moto: None, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     monkeypatch.setenv("LIVEML_ALERTS_TOPIC", "arn:aws:sns:us-east-1:000000000000:alerts")
-    with mock_aws():
-        db, s3 = boto3.client("dynamodb"), boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        db.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield db, s3
+    db, s3 = boto3.client("dynamodb"), boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    create_registry_table(db, TABLE)
+    return db, s3
 
 
 class FakeSns:

@@ -16,13 +16,11 @@ import re
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from liveml.data.synth import generate_players, player_contract
 from liveml.pipeline.sagemaker import model_artifact_uri, package_source
@@ -111,21 +109,10 @@ def test_the_bundle_runs_one_trial_and_logs_what_the_metric_definitions_parse(
 
 
 @pytest.fixture()
-def s3() -> Iterator[Any]:
-    mp = pytest.MonkeyPatch()
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        mp.setenv(name, value)
-    mp.delenv("AWS_ENDPOINT_URL", raising=False)
-    mp.delenv("LIVEML_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=ARTIFACTS)
-        yield client
-    mp.undo()
+def s3(moto: None) -> Any:
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=ARTIFACTS)
+    return client
 
 
 def test_the_best_jobs_model_goes_through_collect_and_the_real_evaluate_step(

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from liveml.advise.errors import SlaError
-from liveml.errors import field_problems
+from liveml.errors import validated
 
 
 class _Strict(BaseModel):
@@ -99,10 +99,7 @@ class Sla(_Strict):
             raise SlaError(f"{where} is not valid YAML: {exc}") from None
         if not isinstance(data, dict):
             raise SlaError(f"{where} must be a mapping of SLA fields, not {type(data).__name__}")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise SlaError(f"{where} is invalid: {field_problems(exc, top='(root)')}") from None
+        return validated(cls, data, SlaError, where, top="(root)")
 
     @classmethod
     def load(cls, path: str | Path) -> Sla:

@@ -26,6 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
+LLM_MODEL_OPTION = typer.Option(
+    None, "--llm-model", help="Bedrock model id (default: LIVEML_ADVISE_BEDROCK_MODEL)"
+)
 
 
 def _progress() -> Progress:
@@ -54,9 +57,7 @@ def deploy(
     ),
     requests: int = typer.Option(500, min=50, help="timed requests when measuring"),
     llm: str | None = typer.Option(None, "--llm", help="bedrock: let an LLM explain the plan"),
-    llm_model: str | None = typer.Option(
-        None, "--llm-model", help="Bedrock model id (default: LIVEML_ADVISE_BEDROCK_MODEL)"
-    ),
+    llm_model: str | None = LLM_MODEL_OPTION,
     aws: bool = AWS_OPTION,
     stack_name: str = STACK_OPTION,
 ) -> None:
@@ -170,9 +171,7 @@ def model_cmd(
     out: Path | None = typer.Option(None, "--out", help="write the comparison as JSON here"),
     report: Path | None = typer.Option(None, "--report", help="write an HTML report with plots here"),
     llm: str | None = typer.Option(None, "--llm", help="bedrock: let an LLM word the explanation"),
-    llm_model: str | None = typer.Option(
-        None, "--llm-model", help="Bedrock model id (default: LIVEML_ADVISE_BEDROCK_MODEL)"
-    ),
+    llm_model: str | None = LLM_MODEL_OPTION,
     aws: bool = AWS_OPTION,
     stack_name: str = STACK_OPTION,
 ) -> None:

@@ -14,15 +14,14 @@ app = typer.Typer()
 
 
 def _cutoff(text: str | None) -> datetime | None:
+    from liveml.monitoring.events import aware_datetime
+
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise LiveMLError(f"--cutoff {text!r} is not ISO-8601 (e.g. 2026-11-01T00:00:00Z)") from None
-    if moment.tzinfo is None:
-        raise LiveMLError("--cutoff needs an offset (e.g. 2026-11-01T00:00:00Z)")
-    return moment
+        return aware_datetime(text)
+    except ValueError as exc:
+        raise LiveMLError(f"--cutoff {exc}, e.g. 2026-11-01T00:00:00Z") from None
 
 
 @app.command("export")
@@ -39,11 +38,12 @@ def export(
     from liveml.monitoring.export import export_model
     from liveml.monitoring.ingest import S3EventStore
 
+    when = _cutoff(cutoff)  # a bad instant fails before the stack is looked up
     outputs = connect(aws, stack_name)
     console = Console()
     with console.status(f"exporting {model} from raw events"):
         result = export_model(
-            model, bucket=outputs.data_bucket, store=S3EventStore(outputs.data_bucket), cutoff=_cutoff(cutoff)
+            model, bucket=outputs.data_bucket, store=S3EventStore(outputs.data_bucket), cutoff=when
         )
     console.print(
         f"wrote {result.uri}: {result.rows} players ({result.positives} positive) as of {result.cutoff}, "

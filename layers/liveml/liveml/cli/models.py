@@ -85,31 +85,24 @@ def show(
     console.print(history)
 
 
-@app.command("approve")
-def approve(
-    model: str = typer.Argument(...),
-    version: int = typer.Argument(...),
-    by: str = USER_OPTION,
-    reason: str = REASON_OPTION,
-    aws: bool = AWS_OPTION,
-    stack_name: str = STACK_OPTION,
-) -> None:
-    """Approve a version waiting in PendingManualApproval (publishes ModelApproved)."""
-    connect(aws, stack_name)
-    approved = Registry().approve(model, version, by=by, reason=reason)
-    console.print(f"[green]✓[/] {model} v{version} is {approved.approval.value}")
+def _decision(name: str, colour: str, doc: str) -> None:
+    """``approve`` and ``reject``: the same arguments, one registry call each (it publishes the event)."""
+
+    def command(
+        model: str = typer.Argument(...),
+        version: int = typer.Argument(...),
+        by: str = USER_OPTION,
+        reason: str = REASON_OPTION,
+        aws: bool = AWS_OPTION,
+        stack_name: str = STACK_OPTION,
+    ) -> None:
+        connect(aws, stack_name)
+        decided = getattr(Registry(), name)(model, version, by=by, reason=reason)
+        console.print(f"[{colour}]✓[/] {model} v{version} is {decided.approval.value}")
+
+    command.__doc__ = doc
+    app.command(name)(command)
 
 
-@app.command("reject")
-def reject(
-    model: str = typer.Argument(...),
-    version: int = typer.Argument(...),
-    by: str = USER_OPTION,
-    reason: str = REASON_OPTION,
-    aws: bool = AWS_OPTION,
-    stack_name: str = STACK_OPTION,
-) -> None:
-    """Reject a version waiting in PendingManualApproval (publishes ModelRejected)."""
-    connect(aws, stack_name)
-    rejected = Registry().reject(model, version, by=by, reason=reason)
-    console.print(f"[yellow]✓[/] {model} v{version} is {rejected.approval.value}")
+_decision("approve", "green", "Approve a version waiting in PendingManualApproval (publishes ModelApproved).")
+_decision("reject", "yellow", "Reject a version waiting in PendingManualApproval (publishes ModelRejected).")

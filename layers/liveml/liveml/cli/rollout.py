@@ -142,19 +142,30 @@ def promote(
     )
 
 
-@app.command()
-def rollback(
-    model: str = typer.Argument(...),
-    by: str = BY_OPTION,
-    reason: str = REASON_OPTION,
-    aws: bool = AWS_OPTION,
-    stack_name: str = STACK_OPTION,
-) -> None:
-    """Point live back at the previous version in one call, at any time (the version is rejected)."""
-    done = controller(aws, stack_name).rollback(model, by=by, reason=reason)
-    console.print(
-        f"[yellow]✓[/] {model} v{done['version']} rolled back: live is 100% version {done['stable']}"
-    )
+def _back_to_stable(name: str, said: str, doc: str) -> None:
+    """``rollback`` and ``abort``: the same arguments, and both leave live on 100% of the stable version."""
+
+    def command(
+        model: str = typer.Argument(...),
+        by: str = BY_OPTION,
+        reason: str = REASON_OPTION,
+        aws: bool = AWS_OPTION,
+        stack_name: str = STACK_OPTION,
+    ) -> None:
+        done = getattr(controller(aws, stack_name), name)(model, by=by, reason=reason)
+        console.print(
+            "[yellow]✓[/] " + said.format(model=model, version=done["version"], stable=done["stable"])
+        )
+
+    command.__doc__ = doc
+    app.command(name)(command)
+
+
+_back_to_stable(
+    "rollback",
+    "{model} v{version} rolled back: live is 100% version {stable}",
+    "Point live back at the previous version in one call, at any time (the version is rejected).",
+)
 
 
 @app.command("shadow")
@@ -188,16 +199,8 @@ def shadow_stop(
     console.print(f"[yellow]✓[/] shadow stopped: live -> version {state['previous']}")
 
 
-@app.command()
-def abort(
-    model: str = typer.Argument(...),
-    by: str = BY_OPTION,
-    reason: str = REASON_OPTION,
-    aws: bool = AWS_OPTION,
-    stack_name: str = STACK_OPTION,
-) -> None:
-    """Stop the rollout in progress: live back to 100% stable; the version stays an approved candidate."""
-    done = controller(aws, stack_name).abort(model, by=by, reason=reason)
-    console.print(
-        f"[yellow]✓[/] rollout of {model} v{done['version']} aborted: live is 100% version {done['stable']}"
-    )
+_back_to_stable(
+    "abort",
+    "rollout of {model} v{version} aborted: live is 100% version {stable}",
+    "Stop the rollout in progress: live back to 100% stable; the version stays an approved candidate.",
+)

@@ -56,6 +56,17 @@ def _depth(value: Any) -> int:
     return 0
 
 
+def aware_datetime(text: str) -> datetime:
+    """An ISO-8601 instant that states its offset (a naive one is ambiguous); ``ValueError`` says why not."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not ISO-8601") from None
+    if moment.tzinfo is None:
+        raise ValueError("needs an offset (Z or +hh:mm)")
+    return moment
+
+
 class Event(BaseModel):
     """One player event, as the client sends it."""
 
@@ -84,13 +95,7 @@ class Event(BaseModel):
     def _iso_with_offset(cls, value: Any) -> datetime:
         if not isinstance(value, str):
             raise ValueError("must be an ISO-8601 string with an offset, e.g. 2026-12-01T10:00:00Z")
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value[:40]!r} is not ISO-8601") from None
-        if moment.tzinfo is None:
-            raise ValueError("needs an offset (Z or +hh:mm)")
-        return moment.astimezone(UTC)
+        return aware_datetime(value).astimezone(UTC)
 
     @field_validator("properties")
     @classmethod

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from liveml.errors import field_problems
+from liveml.errors import validated
 from liveml.monitoring.errors import ExportError
 from liveml.monitoring.events import DEFAULT_GAME, GAME_PATTERN, EventStore
 from liveml.monitoring.labels import LabelSpec, events_frame, outcomes, property_column
@@ -95,10 +95,7 @@ class ExportSettings(BaseModel):
 
     @classmethod
     def parse(cls, data: Any, *, where: str = "export") -> ExportSettings:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ExportError(f"{where} is invalid: {field_problems(exc)}") from None
+        return validated(cls, data, ExportError, where)
 
     @property
     def longest_lookback(self) -> timedelta:

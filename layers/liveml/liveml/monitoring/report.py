@@ -57,13 +57,16 @@ def figures(drift: Sequence[dict[str, Any]], accuracy: Sequence[dict[str, Any]])
                     [_when(r["window_end"]) for r in skipped], [0] * len(skipped), marker="x", color="grey"
                 )
         ax.axhline(1, color="red", linestyle="--", label="alarm line")
-        ax.set(
-            ylabel="drift score",
-            title="Drift score per window (x: not enough data / no reference / contract changed)",
+        out.append(
+            _over_time(
+                fig,
+                ax,
+                "Drift over time",
+                ylabel="drift score",
+                title="Drift score per window (x: not enough data / no reference / contract changed)",
+                legend="upper left",
+            )
         )
-        ax.legend(loc="upper left")
-        fig.autofmt_xdate()
-        out.append(("Drift over time", _png(fig)))
     latest = latest_ok(drift)
     if latest is not None:
         shown = [f for f in latest["features"] if f.get("drifted")][:TOP_FEATURES] or latest["features"][:1]
@@ -119,14 +122,25 @@ def figures(drift: Sequence[dict[str, Any]], accuracy: Sequence[dict[str, Any]])
                 holdout = mine[-1].get("holdout_roc_auc")
                 if holdout is not None:
                     ax.axhline(float(holdout), color=line[0].get_color(), linestyle=":", linewidth=1)
-        ax.set(
-            ylabel="ROC AUC",
-            title="Live ROC AUC per version (dotted: holdout; hollow: estimated, labels pending)",
+        out.append(
+            _over_time(
+                fig,
+                ax,
+                "Live accuracy over time",
+                ylabel="ROC AUC",
+                title="Live ROC AUC per version (dotted: holdout; hollow: estimated, labels pending)",
+                legend="lower left",
+            )
         )
-        ax.legend(loc="lower left")
-        fig.autofmt_xdate()
-        out.append(("Live accuracy over time", _png(fig)))
     return out
+
+
+def _over_time(fig: Any, ax: Any, heading: str, *, ylabel: str, title: str, legend: str) -> tuple[str, str]:
+    """A plot over the windows' end times, finished: labels, legend, slanted dates; with its heading."""
+    ax.set(ylabel=ylabel, title=title)
+    ax.legend(loc=legend)
+    fig.autofmt_xdate()
+    return heading, _png(fig)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

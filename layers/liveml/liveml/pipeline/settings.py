@@ -9,9 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from liveml.errors import field_problems
+from liveml.errors import validated
 from liveml.pipeline.errors import PipelineError
 
 SETTINGS_FILE = "liveml.yaml"
@@ -120,10 +120,7 @@ class PipelineSettings(BaseModel):
             return cls()
         if not isinstance(data, dict):
             raise PipelineError(f"{where} must be a mapping of settings, not {type(data).__name__}")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise PipelineError(f"{where} is invalid: {field_problems(exc, top='(root)')}") from None
+        return validated(cls, data, PipelineError, where, top="(root)")
 
 
 def is_dataset_key(key: str) -> bool:
