@@ -8,6 +8,7 @@ Dockerfile's uvicorn command serving a small model trained on synthetic players,
     hostile_requests          how many were sent
     hostile_requests_5xx      how many got a 5xx (must be 0; the script exits 1 otherwise)
     status_<code>             how many got each status
+    raw_status_<code>         the same for malformed HTTP written on the socket (0: closed, no answer)
     valid_request_status      the status of one valid request sent after the corpus (200: still serving)
 
     python benchmarks/hostile.py            # ~1 minute on 2 cores (most of it training the model)
@@ -22,6 +23,7 @@ import importlib.util
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -143,7 +145,6 @@ def corpus(features: Mapping[str, Any], numeric: list[str], model: str, max_body
     out.append(Hostile("no content-type", "POST", "/predict", body, {}))
     for name, headers in [
         ("gzip claimed", {**JSON, "content-encoding": "gzip"}),
-        ("content-length negative", {**JSON, "content-length": "-5"}),
         ("correlation id huge", {**JSON, "x-correlation-id": "c" * 10_000}),
         ("correlation id latin-1", {**JSON, "x-correlation-id": "\xe9\xff\x7f"}),
         ("accept xml", {**JSON, "accept": "application/xml"}),
@@ -186,15 +187,19 @@ def _nested(depth: int) -> Any:
 
 
 def model_dir(work: Path) -> Path:
-    """A small real model: two quick trials of a linear model on synthetic players."""
+    """A small real model: two quick trials of a linear model on synthetic players, under a contract
+    whose numeric columns have no upper bound (what ``contract infer`` writes: only ``min: 0``)."""
+    from liveml.contract import ColumnType
     from liveml.data.synth import generate_players, player_contract
     from liveml.training import train_model
 
+    contract = player_contract("binary")
+    numbers = (ColumnType.NUMERIC, ColumnType.INTEGER)
+    columns = [c.model_copy(update={"max": None}) if c.type in numbers else c for c in contract.columns]
     out = work / "churn"
     df = generate_players(1500, 7, "binary")
-    train_model(
-        df, player_contract("binary"), out, trials=2, time_budget_s=60, seed=0, folds=2, families=["linear"]
-    )
+    unbounded = contract.model_copy(update={"columns": columns})
+    train_model(df, unbounded, out, trials=2, time_budget_s=60, seed=0, folds=2, families=["linear"])
     return out
 
 
@@ -227,6 +232,29 @@ def send(url: str, requests: list[Hostile]) -> collections.Counter[int]:
     return statuses
 
 
+#: Requests httpx refuses to send, written on the socket: uvicorn's HTTP parser answers them itself.
+RAW = [
+    b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -5\r\n\r\n{}",
+    b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 9\r\n\r\n{}",
+    b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+    b"GET /he alth HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"NOT-HTTP\r\n\r\n",
+]
+
+
+def send_raw(port: int, requests: list[bytes]) -> collections.Counter[int]:
+    """The status of each raw request (0: the server closed without answering, which is fine here)."""
+    statuses: collections.Counter[int] = collections.Counter()
+    for raw in requests:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(raw)
+            head = conn.recv(64)
+        parts = head.split(b" ", 2)
+        statuses[int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0] += 1
+    return statuses
+
+
 def main() -> None:
     # The serving benchmark's process helpers (free port, start and stop a server).
     spec = importlib.util.spec_from_file_location("serving_benchmark", ROOT / "benchmarks" / "serving.py")
@@ -253,13 +281,17 @@ def main() -> None:
         requests = corpus(features, numeric, "churn", 1_048_576)
         with running(command, env, ROOT, f"{url}/health"):
             statuses = send(url, requests)
+            raw = send_raw(port, RAW)
             valid = send(url, [_predict("valid", {"player_id": "p-1", "features": features})])
-    server_errors = sum(n for code, n in statuses.items() if code >= 500)
-    print(f"hostile_requests {len(requests)}")
+    server_errors = sum(n for code, n in (statuses + raw).items() if code >= 500)
+    print(f"hostile_requests {len(requests) + len(RAW)}")
     print(f"hostile_requests_5xx {server_errors}")
     for code, n in sorted(statuses.items()):
         print(f"status_{code} {n}")
+    for code, n in sorted(raw.items()):
+        print(f"raw_status_{code} {n}")
     print(f"valid_request_status {next(iter(valid))}")
+    # A 5xx fails the run, and so does an httpx request that got no answer at all.
     sys.exit(1 if server_errors or statuses[0] else 0)
 
 

@@ -32,10 +32,17 @@ def _benchmark() -> Any:
     return module
 
 
+@pytest.fixture(scope="module")
+def unbounded(tmp_path_factory: pytest.TempPathFactory) -> ServingModels:
+    """A real model whose contract bounds numbers below only (as ``contract infer`` writes them)."""
+    directory = _benchmark().model_dir(tmp_path_factory.mktemp("unbounded"))
+    return load_models(ModelBinding.from_dir(directory, model="churn", version="3"))
+
+
 @pytest.fixture
-def big_client(models: ServingModels) -> Any:
-    """The app with the deployed body limit, so deep nesting reaches the JSON parser."""
-    app = create_app(models, ServingSettings(max_body_bytes=BODY_LIMIT, capture_sample_rate=0.0))
+def big_client(unbounded: ServingModels) -> Any:
+    """That model with the deployed body limit, so deep nesting reaches the JSON parser."""
+    app = create_app(unbounded, ServingSettings(max_body_bytes=BODY_LIMIT, capture_sample_rate=0.0))
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
@@ -46,10 +53,10 @@ def _numeric(models: ServingModels) -> list[str]:
 
 
 def test_the_hostile_corpus_gets_no_5xx(
-    big_client: TestClient, models: ServingModels, features: dict[str, Any]
+    big_client: TestClient, unbounded: ServingModels, features: dict[str, Any]
 ) -> None:
     hostile = _benchmark()
-    corpus = hostile.corpus(features, _numeric(models), "churn", BODY_LIMIT)
+    corpus = hostile.corpus(features, _numeric(unbounded), "churn", BODY_LIMIT)
     assert len(corpus) > 150
     answers = {}
     for item in corpus:
@@ -59,6 +66,8 @@ def test_the_hostile_corpus_gets_no_5xx(
         if r.status_code >= 400 and item.method != "HEAD":
             assert r.json()["error"] and "Traceback" not in r.text
     assert {400, 404, 405, 413, 415, 422} <= set(answers.values())
+    # Inputs float32 holds that the model turns into NaN (they were a 500): a 422.
+    assert answers["all numeric 3.4e38"] == 422 and answers["batch with 3.4e38"] == 422
     # Still serving, with the same answer, after all that.
     ok = big_client.post("/predict", json={"player_id": "p", "features": features})
     assert ok.status_code == 200
@@ -66,9 +75,9 @@ def test_the_hostile_corpus_gets_no_5xx(
 
 @pytest.mark.parametrize("literal", ["1" + "0" * 400, "-1" + "0" * 400, "1e39", "-3.5e38"])
 def test_a_number_float32_cannot_hold_is_a_422_naming_the_field(
-    big_client: TestClient, models: ServingModels, features: dict[str, Any], literal: str
+    big_client: TestClient, unbounded: ServingModels, features: dict[str, Any], literal: str
 ) -> None:
-    for column in _numeric(models):
+    for column in _numeric(unbounded):
         r = big_client.post("/predict", content=_benchmark()._with(features, column, literal), headers=_JSON)
         assert r.status_code == 422, (column, r.text)
         assert f"features.{column}" in [f["field"] for f in r.json()["fields"]]
@@ -78,9 +87,9 @@ _JSON = {"content-type": "application/json"}
 
 
 def test_nan_literals_are_422(
-    big_client: TestClient, models: ServingModels, features: dict[str, Any]
+    big_client: TestClient, unbounded: ServingModels, features: dict[str, Any]
 ) -> None:
-    column = _numeric(models)[0]
+    column = _numeric(unbounded)[0]
     for literal in ("NaN", "Infinity", "-Infinity", "1e999"):
         r = big_client.post("/predict", content=_benchmark()._with(features, column, literal), headers=_JSON)
         assert r.status_code == 422, r.text
@@ -88,7 +97,7 @@ def test_nan_literals_are_422(
 
 
 def test_a_non_finite_output_is_a_422_naming_the_row(
-    big_client: TestClient, models: ServingModels, features: dict[str, Any]
+    big_client: TestClient, unbounded: ServingModels, features: dict[str, Any]
 ) -> None:
     """Inputs inside float32 that the model still turns into NaN: 422, not an encoding 500."""
 
@@ -100,7 +109,7 @@ def test_a_non_finite_output_is_a_422_naming_the_row(
                 rows
             )
 
-    served = models.get("churn").primary
+    served = unbounded.get("churn").primary
     real = served._predictor
     served._predictor = NaNModel()
     try:
@@ -191,6 +200,8 @@ def test_a_model_that_cannot_load_hides_where_it_is(
     assert str(copy) in caplog.text  # the log keeps where, for the operator
 
 
-def test_latest_reveals_no_paths(big_client: TestClient, model_dir: Path) -> None:
+def test_latest_reveals_no_paths(big_client: TestClient, tmp_path_factory: pytest.TempPathFactory) -> None:
     r = big_client.get("/models/latest")
-    assert r.status_code == 200 and str(model_dir) not in r.text and "s3://" not in r.text
+    assert (
+        r.status_code == 200 and str(tmp_path_factory.getbasetemp()) not in r.text and "s3://" not in r.text
+    )

@@ -9,6 +9,7 @@ Python or pydantic names.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,11 +75,12 @@ PlayerId = Annotated[
 ]
 
 
-def _bounds(col: Column) -> dict[str, float]:
-    """The column's range clipped to what float32 holds: no number the model cannot take gets through."""
+def _bounds(col: Column, *, whole: bool = False) -> dict[str, float]:
+    """The column's range clipped to what float32 holds: no number the model cannot take gets through.
+    ``whole``: as integers (pydantic's int bounds must be whole; they may be as big as needed)."""
     lo = -FLOAT32_MAX if col.min is None else max(col.min, -FLOAT32_MAX)
     hi = FLOAT32_MAX if col.max is None else min(col.max, FLOAT32_MAX)
-    return {"ge": lo, "le": hi}
+    return {"ge": math.ceil(lo), "le": math.floor(hi)} if whole else {"ge": lo, "le": hi}
 
 
 def _describe(col: Column) -> str:
@@ -107,7 +109,7 @@ def _feature_field(col: Column) -> tuple[Any, Any]:
         case ColumnType.INTEGER:
             annotation = int
             validators = [_WHOLE]
-            constraints = {"strict": True, **_bounds(col)}
+            constraints = {"strict": True, **_bounds(col, whole=True)}
         case ColumnType.BOOLEAN:
             annotation = bool
             constraints = {"strict": True}
