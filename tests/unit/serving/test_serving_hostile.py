@@ -152,6 +152,9 @@ def test_a_body_not_declared_json_is_415(
     r = big_client.post("/predict/batch", content=body, headers=headers)
     assert r.status_code == 415, r.text
     assert r.json()["error"] == "unsupported_media_type" and "application/json" in r.json()["message"]
+    assert r.json()["fields"][0]["field"] == "Content-Type"
+    # Other routes do not care: a GET with an odd content type is still answered.
+    assert big_client.get("/health", headers={"content-type": "text/plain"}).status_code == 200
     ok = big_client.post(
         "/predict", content=body, headers={"content-type": "application/json; charset=utf-8"}
     )

@@ -110,13 +110,13 @@ def create_app(
     title = ", ".join(models.names)
     # The OpenAPI JSON stays; the interactive pages are off unless asked for (they load scripts from
     # a CDN and invite anyone with the URL to poke at the API).
-    docs = {} if cfg.api_docs else {"docs_url": None, "redoc_url": None}
     app = FastAPI(
         title=f"LiveML predict: {title}",
         version="2",
         description=_describe(models),
         lifespan=lifespan,
-        **docs,  # type: ignore[arg-type]
+        docs_url="/docs" if cfg.api_docs else None,
+        redoc_url="/redoc" if cfg.api_docs else None,
     )
     app.state.context = ctx
     for exc_type in (RequestValidationError, HTTPException, LiveMLError, Exception):

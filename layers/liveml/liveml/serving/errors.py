@@ -31,6 +31,16 @@ class UnscorableInputError(ServingError):
         self.fields = [{"field": field, "message": why}]
 
 
+class NotJsonError(ServingError):
+    """A prediction body not declared ``application/json`` (FastAPI would otherwise guess)."""
+
+    http_status = 415
+
+    def __init__(self) -> None:
+        super().__init__("send the body as JSON with the header Content-Type: application/json")
+        self.fields = [{"field": "Content-Type", "message": "expected application/json"}]
+
+
 class UnknownModelError(ServingError):
     """A route names a model this version does not serve (the message names those it does)."""
 
@@ -50,6 +60,7 @@ class UnknownModelError(ServingError):
 __all__ = [
     "BindingError",
     "IntegrityError",
+    "NotJsonError",
     "PredictionFailedError",
     "ServingError",
     "UnknownModelError",

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveml.errors import LiveMLError
+from liveml.serving.errors import NotJsonError
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +150,10 @@ class RequestGuard:
         cid = correlation_id_of(scope)
         scope.setdefault("state", {})["correlation_id"] = cid
         too_large = HTTPException(413, f"request body exceeds the limit of {self.max_body_bytes} bytes")
-        json_body = scope["method"] != "POST" or not (
-            self.json_paths is None or self.json_paths.match(scope["path"])
+        needs_json = scope["method"] == "POST" and (
+            self.json_paths is None or self.json_paths.match(scope["path"]) is not None
         )
+        json_body = False
         for name, value in scope.get("headers", ()):
             if name == b"content-type":
                 json_body = _is_json(value)
@@ -163,9 +165,8 @@ class RequestGuard:
                 if declared > self.max_body_bytes:
                     await error_response(too_large, cid)(scope, receive, send)
                     return
-        if not json_body:
-            why = "send the body as JSON with the header Content-Type: application/json"
-            await error_response(HTTPException(415, why), cid)(scope, receive, send)
+        if needs_json and not json_body:
+            await error_response(NotJsonError(), cid)(scope, receive, send)
             return
         received = 0
 
