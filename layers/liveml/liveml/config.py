@@ -51,6 +51,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MAX_BATCH_ROWS", "1000", "liveml.serving", "rows a `/predict/batch` request may carry"),
     Variable("MAX_BODY_BYTES", "1048576", "liveml.serving", "largest request body accepted"),
     Variable("PRESIGN_EXPIRY_S", "3600", "liveml.serving", "lifetime of the presigned model URLs"),
+    Variable("API_DOCS", "false", "liveml.serving", "`true`: serve the `/docs` and `/redoc` pages"),
     Variable("CAPTURE_SAMPLE_RATE", "0", "liveml.serving", "fraction of requests captured to S3 (0..1)"),
     Variable("CAPTURE_BUCKET", "`LIVEML_DATA_BUCKET`", "liveml.serving", "bucket of the captures"),
     Variable("CAPTURE_PREFIX", "captures", "liveml.serving", "key prefix of the captures"),

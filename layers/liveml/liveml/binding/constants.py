@@ -25,6 +25,8 @@ BINDINGS_PREFIX = "bindings/"
 MAX_BATCH_ROWS = "LIVEML_MAX_BATCH_ROWS"
 MAX_BODY_BYTES = "LIVEML_MAX_BODY_BYTES"
 PRESIGN_EXPIRY_S = "LIVEML_PRESIGN_EXPIRY_S"
+#: "true": serve the interactive /docs and /redoc pages (local development); off by default.
+API_DOCS = "LIVEML_API_DOCS"
 #: Fraction of requests captured to S3 for monitoring, 0..1.
 CAPTURE_SAMPLE_RATE = "LIVEML_CAPTURE_SAMPLE_RATE"
 #: Bucket of the captures; falls back to ``LIVEML_DATA_BUCKET``.

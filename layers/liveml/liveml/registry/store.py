@@ -67,6 +67,9 @@ class Registry:
     ) -> None:
         self.table = table or Settings().require("registry_table")
         self._db = dynamodb or client("dynamodb")
+        # botocore builds a client's exception classes on first use, without a lock: threads sharing
+        # the client could each build their own, and `except` one set would miss the other's raise.
+        _ = self._db.exceptions
         self._publisher = publisher or EventBridgePublisher()
 
     # ------------------------------------------------------------------ reading

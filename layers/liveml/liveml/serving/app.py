@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from liveml.errors import LiveMLError
 from liveml.serving.capture import PredictionCapture, S3CaptureSink
-from liveml.serving.http import RequestGuard, error_response
+from liveml.serving.http import RequestGuard, error_response, redact
 from liveml.serving.metrics import ServingMetrics
 from liveml.serving.models import ServedVariant, ServingModels
 from liveml.serving.routes import (
@@ -109,8 +109,15 @@ def create_app(
         ctx.metrics.flush()
 
     title = ", ".join(models.names)
+    # The OpenAPI JSON stays; the interactive pages are off unless asked for (they load scripts from
+    # a CDN and invite anyone with the URL to poke at the API).
     app = FastAPI(
-        title=f"LiveML predict: {title}", version="2", description=_describe(models), lifespan=lifespan
+        title=f"LiveML predict: {title}",
+        version="2",
+        description=_describe(models),
+        lifespan=lifespan,
+        docs_url="/docs" if cfg.api_docs else None,
+        redoc_url="/redoc" if cfg.api_docs else None,
     )
     app.state.context = ctx
     for exc_type in (RequestValidationError, HTTPException, LiveMLError, Exception):
@@ -134,7 +141,7 @@ def create_app(
             app.add_api_route(path, _no_default, methods=["POST"], include_in_schema=False)
 
     # Outermost, so even a 413 or an unknown route carries the correlation id.
-    app.add_middleware(RequestGuard, max_body_bytes=cfg.max_body_bytes)
+    app.add_middleware(RequestGuard, max_body_bytes=cfg.max_body_bytes, json_paths=_PREDICT_PATH)
     return app
 
 
@@ -148,12 +155,13 @@ def create_unavailable_app(reason: str) -> FastAPI:
     the reason (and ``/health`` too, so a Kubernetes readiness probe keeps the pod out of the Service)
     instead of the opaque 502 of a Lambda whose init crashed. ``/livez`` still answers: the process is
     fine, so Kubernetes keeps the pod unready rather than restarting it in a loop."""
-    app = FastAPI(title="LiveML predict (no model)")
+    app = FastAPI(title="LiveML predict (no model)", docs_url=None, redoc_url=None)
     app.get("/livez", include_in_schema=False)(livez)
+    # The log has the whole reason; callers get it without bucket keys and local paths.
+    answer = HTTPException(503, f"no model is being served: {redact(reason)}")
 
     async def unavailable(request: Request, path: str = "") -> Response:
-        cid = getattr(request.state, "correlation_id", None)
-        return error_response(HTTPException(503, f"no model is being served: {reason}"), cid)
+        return error_response(answer, getattr(request.state, "correlation_id", None))
 
     app.add_api_route("/{path:path}", unavailable, methods=["GET", "POST"], include_in_schema=False)
     app.add_middleware(RequestGuard, max_body_bytes=1_048_576)

@@ -19,6 +19,28 @@ class PredictionFailedError(ServingError):
     http_status = 500
 
 
+class UnscorableInputError(ServingError):
+    """Valid-looking features the model turns into NaN or inf (values far outside what it was trained
+    on): the caller's to fix, and a 500 here would count against a canary's health."""
+
+    http_status = 422
+
+    def __init__(self, field: str) -> None:
+        why = "the model's output for these values is not a finite number; are they far out of range?"
+        super().__init__(f"{field}: {why}")
+        self.fields = [{"field": field, "message": why}]
+
+
+class NotJsonError(ServingError):
+    """A prediction body not declared ``application/json`` (FastAPI would otherwise guess)."""
+
+    http_status = 415
+
+    def __init__(self) -> None:
+        super().__init__("send the body as JSON with the header Content-Type: application/json")
+        self.fields = [{"field": "Content-Type", "message": "expected application/json"}]
+
+
 class UnknownModelError(ServingError):
     """A route names a model this version does not serve (the message names those it does)."""
 
@@ -35,4 +57,12 @@ class UnknownModelError(ServingError):
         self.fields = [{"field": "model", "message": f"unknown model {model!r}; served: {listed}"}]
 
 
-__all__ = ["BindingError", "IntegrityError", "PredictionFailedError", "ServingError", "UnknownModelError"]
+__all__ = [
+    "BindingError",
+    "IntegrityError",
+    "NotJsonError",
+    "PredictionFailedError",
+    "ServingError",
+    "UnknownModelError",
+    "UnscorableInputError",
+]

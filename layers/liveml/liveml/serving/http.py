@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveml.errors import LiveMLError
+from liveml.serving.errors import NotJsonError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,20 @@ _STATUS_KIND = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+# S3 URIs and absolute paths, as a load failure's message names them (a path starts a word).
+_LOCATIONS = re.compile(r"s3://[^\s'\"]*|(?<![\w.~/-])/[^\s'\":,;]+")
+
+
+def redact(message: str) -> str:
+    """``message`` without S3 keys and local paths: what a server-side failure may tell a caller."""
+    return _LOCATIONS.sub("<hidden>", message)
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -92,6 +108,7 @@ def error_response(exc: Exception, correlation_id: str | None = None) -> JSONRes
         status, message = 500, "internal error"
     if isinstance(exc, LiveMLError) and status >= 500:
         log.error("server-side error: %s", exc, extra={"correlation_id": correlation_id})
+        message = redact(message)  # the log has the keys and paths; the caller gets the kind
     kind = _STATUS_KIND.get(status, "client_error" if status < 500 else "server_error")
     body = {"error": kind, "message": message, "fields": fields, "correlation_id": correlation_id}
     headers = {**extra_headers, **({CORRELATION_HEADER: correlation_id} if correlation_id else {})}
@@ -102,7 +119,9 @@ def correlation_id_of(scope: Scope) -> str:
     """From the caller's header, else API Gateway's request id (Mangum puts the event in the scope)."""
     for name, value in scope.get("headers", ()):
         if name in (b"x-correlation-id", b"x-request-id"):
-            return str(value.decode("latin-1"))[:128]
+            text: str = value.decode("latin-1")[:128]
+            if text.isascii() and text.isprintable():  # it is echoed in a header and logged: nothing odd
+                return text
     event = scope.get("aws.event")
     if isinstance(event, dict):
         request_id = (event.get("requestContext") or {}).get("requestId")
@@ -113,12 +132,16 @@ def correlation_id_of(scope: Scope) -> str:
 
 class RequestGuard:
     """Pure ASGI middleware (BaseHTTPMiddleware costs far more per call): sets the correlation id in the
-    scope and on the response, and answers 413 for a body over ``max_body_bytes`` — by its
-    Content-Length, or while reading when there is none (chunked uploads)."""
+    scope and on the response, answers 413 for a body over ``max_body_bytes`` — by its
+    Content-Length, or while reading when there is none (chunked uploads) — and 415 for a POST whose
+    body is not declared JSON (else FastAPI would read it as JSON anyway, or fail on it later), on
+    ``json_paths``."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, json_paths: re.Pattern[str] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        #: Paths whose POST body must be JSON (None: all); elsewhere a POST gets the router's 405 or 404.
+        self.json_paths = json_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,8 +150,14 @@ class RequestGuard:
         cid = correlation_id_of(scope)
         scope.setdefault("state", {})["correlation_id"] = cid
         too_large = HTTPException(413, f"request body exceeds the limit of {self.max_body_bytes} bytes")
+        needs_json = scope["method"] == "POST" and (
+            self.json_paths is None or self.json_paths.match(scope["path"]) is not None
+        )
+        json_body = False
         for name, value in scope.get("headers", ()):
-            if name == b"content-length":
+            if name == b"content-type":
+                json_body = _is_json(value)
+            elif name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
@@ -136,6 +165,9 @@ class RequestGuard:
                 if declared > self.max_body_bytes:
                     await error_response(too_large, cid)(scope, receive, send)
                     return
+        if needs_json and not json_body:
+            await error_response(NotJsonError(), cid)(scope, receive, send)
+            return
         received = 0
 
         async def limited_receive() -> Message:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from liveml.errors import LiveMLError
 from liveml.serving.capture import PredictionCapture
-from liveml.serving.errors import PredictionFailedError
+from liveml.serving.errors import PredictionFailedError, UnscorableInputError
 from liveml.serving.metrics import ServingMetrics
 from liveml.serving.models import Artifact, PredictionLike, ServedModel, ServedVariant, ServingModels
 from liveml.serving.schema import (
@@ -35,6 +37,8 @@ from liveml.serving.schema import (
 )
 from liveml.serving.settings import ServingSettings
 
+log = logging.getLogger(__name__)
+
 NO_VARIANT = "none"
 _OUTPUT_KEYS = ("prediction", "probabilities", "value", "confidence")
 
@@ -42,7 +46,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "malformed request"},
     404: {"model": ErrorBody, "description": "no such model is served (the message names the served ones)"},
     413: {"model": ErrorBody, "description": "body over the size limit"},
-    422: {"model": ErrorBody, "description": "a field is missing, of the wrong type or out of range"},
+    415: {"model": ErrorBody, "description": "the body is not sent as application/json"},
+    422: {
+        "model": ErrorBody,
+        "description": "a field is missing, of the wrong type or out of range, or the model cannot score it",
+    },
     500: {"model": ErrorBody, "description": "server-side failure"},
 }
 
@@ -110,15 +118,34 @@ def _shape(served: ServedVariant, player_id: str, pred: PredictionLike) -> dict[
     return out
 
 
-def _score(served: ServedVariant, rows: Sequence[Mapping[str, Any]]) -> Sequence[PredictionLike]:
+def _finite(pred: PredictionLike) -> bool:
+    if pred.value is not None:
+        return math.isfinite(pred.value)
+    return math.isfinite(pred.confidence or 0.0) and all(
+        math.isfinite(p) for p in (pred.probabilities or {}).values()
+    )
+
+
+def _score(
+    served: ServedVariant, rows: Sequence[Mapping[str, Any]], fields: Sequence[str]
+) -> Sequence[PredictionLike]:
+    """The model's predictions of ``rows`` (``fields``: where each row sits in the request, for errors)."""
     try:
-        return served.predictor.predict(rows)
-    except LiveMLError:
-        raise  # the runtime's InputError is a 422 naming the column; a load failure says what failed
+        preds = served.predictor.predict(rows)
+    except LiveMLError as exc:
+        if exc.http_status < 500:
+            raise  # the runtime's InputError is a 422 naming the column
+        # A load failure names S3 keys or paths: those go to the log, not to the caller.
+        log.error("model %s v%s cannot be loaded: %s", served.model, served.version, exc)
+        raise PredictionFailedError(f"model {served.model} v{served.version} cannot be loaded") from exc
     except Exception as exc:
         raise PredictionFailedError(
             f"model {served.model} v{served.version} failed to score the request"
         ) from exc
+    for field_name, pred in zip(fields, preds, strict=True):
+        if not _finite(pred):
+            raise UnscorableInputError(field_name)  # else JSON encoding fails: a 500
+    return preds
 
 
 def _finish(
@@ -154,7 +181,7 @@ async def predict(request: Request, model: str | None, body: Any) -> Response:
     served = ctx.models.get(model).for_player(body.player_id)
     request.state.served = served
     row = body.features.model_dump(by_alias=True)
-    out = _shape(served, body.player_id, _score(served, [row])[0])
+    out = _shape(served, body.player_id, _score(served, [row], ("features",))[0])
     _finish(ctx, served, t0, [(row, out)])
     return JSONResponse(out)
 
@@ -176,7 +203,8 @@ async def predict_batch(request: Request, model: str | None, body: Any) -> Respo
         chunk = [rows[i] for i in idx]
         # Big batches are scored off the event loop (ONNX Runtime releases the GIL).
         big = len(chunk) > ctx.settings.offload_rows
-        preds = await run_in_threadpool(_score, served, chunk) if big else _score(served, chunk)
+        where = [f"rows.{i}.features" for i in idx]
+        preds = await run_in_threadpool(_score, served, chunk, where) if big else _score(served, chunk, where)
         for i, pred in zip(idx, preds, strict=True):
             outputs[i] = _shape(served, body.rows[i].player_id, pred)
     for variant, idx in groups.items():

@@ -23,5 +23,7 @@ class ServingSettings:
     capture_max_records: int = field(default_factory=lambda: _int(c.CAPTURE_MAX_RECORDS, 1000))
     #: A rollback drill's injected latency (ms); 0 in normal service.
     drill_latency_ms: float = field(default_factory=lambda: _float(c.DRILL_LATENCY_MS, 0.0))
+    #: Serve /docs and /redoc (the OpenAPI JSON is always served); off in the deployed app.
+    api_docs: bool = field(default_factory=lambda: (read(c.API_DOCS) or "").lower() in ("1", "true", "yes"))
     #: Above this many rows a batch is scored in a worker thread so the event loop keeps answering.
     offload_rows: int = 64
