@@ -34,6 +34,7 @@ from liveml.data.synth import generate_players, player_contract
 from liveml.localcloud import LocalCloudConfig
 from liveml.pipeline import state_timings, wait_for_execution
 from liveml.pipeline.sagemaker import model_artifact_uri, tuning_job_name
+from liveml.pipeline.start import RunRequest
 from liveml.registry import Registry, Stage
 from liveml.stack import StackOutputs
 from liveml.training.container import Layout, main
@@ -143,14 +144,10 @@ class Branch:
         answer = client("stepfunctions").start_execution(
             stateMachineArn=f"{self.stack.training_state_machine_arn}#{case}",
             name=run_id,
-            input=json.dumps(
-                {
-                    "bucket": self.stack.data_bucket,
-                    "key": self.key,
-                    "version_id": self.version_id,
-                    "model": self.model,
-                }
-            ),
+            # The input StartPipeline would send for this upload (trigger included).
+            input=RunRequest(
+                bucket=self.stack.data_bucket, key=self.key, version_id=self.version_id, model=self.model
+            ).model_dump_json(),
         )
         summary = wait_for_execution(answer["executionArn"], timeout_s=600)
         return run_id, {"arn": answer["executionArn"], "status": summary.status, "cause": summary.cause}
