@@ -15,10 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from liveml.inference import read_manifest
-from liveml.modeldir import sha256_hex
-from liveml.registry import Artifact, Lineage, ModelVersion, RecordingPublisher, Registry
-from tests.unit.aws import create_registry_table
+from liveml.registry import ModelVersion, RecordingPublisher, Registry
+from tests.unit.aws import create_registry_table, register_model_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_SLA = ROOT / "examples" / "sla.yaml"
@@ -55,36 +53,6 @@ class FakeStack:
     versions: list[ModelVersion]
 
 
-def register_dir(registry: Registry, s3: Any, model: str, model_dir: Path) -> ModelVersion:
-    """Upload a model directory as the register step would, and record it with its artifacts."""
-    manifest = read_manifest(model_dir)
-    version_no = len(registry.versions(model)) + 1
-    artifacts = {}
-    for path in sorted(p for p in model_dir.iterdir() if p.is_file()):
-        key = f"models/{model}/{version_no}/{path.name}"
-        data = path.read_bytes()
-        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-        artifacts[path.name] = Artifact(
-            uri=f"s3://{BUCKET}/{key}", sha256=sha256_hex(data), size_bytes=len(data)
-        )
-    metrics = {k: float(v) for k, v in manifest["metrics"].items() if isinstance(v, int | float)}
-    lineage = Lineage(
-        dataset_uri="s3://data/datasets/churn/players.csv",
-        dataset_version_id="1",
-        dataset_sha256="0" * 64,
-        contract_sha256=manifest["contract_sha256"],
-        code_version="test",
-    )
-    return registry.register(
-        model,
-        lineage=lineage,
-        artifacts=artifacts,
-        metrics=metrics,
-        family=manifest["family"],
-        auto_approve=True,
-    )
-
-
 @pytest.fixture
 def stack(model_dirs: list[Path], moto: None, monkeypatch: pytest.MonkeyPatch) -> FakeStack:
     """A registry with the three versions (v1 in production) and their artifacts in S3."""
@@ -97,7 +65,7 @@ def stack(model_dirs: list[Path], moto: None, monkeypatch: pytest.MonkeyPatch) -
     s3.create_bucket(Bucket=BUCKET)
     create_registry_table(db, TABLE)
     registry = Registry(TABLE, dynamodb=db, publisher=RecordingPublisher())
-    versions = [register_dir(registry, s3, "churn", d) for d in model_dirs]
+    versions = [register_model_dir(registry, s3, BUCKET, "churn", d) for d in model_dirs]
     registry.set_stage("churn", 1, Stage.PRODUCTION, expected=Stage.CANDIDATE)
     # The CLI finds the stack through CloudFormation; here the environment above already points at it.
     monkeypatch.setattr("liveml.cli.advise.connect", lambda *_a, **_k: None)

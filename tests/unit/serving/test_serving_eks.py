@@ -21,16 +21,14 @@ from typer.testing import CliRunner
 
 from liveml.cli.eks import app as eks_app
 from liveml.eks import ImageNotPinnedError, Measurement, pinned_image, selector_patch, size, write_tree
-from liveml.inference import read_manifest
 from liveml.modeldir import MANIFEST, sha256_hex
 from liveml.registry import (
-    Artifact,
-    Lineage,
     ModelVersion,
     RecordingPublisher,
     Registry,
     VersionNotFoundError,
 )
+from tests.unit.aws import create_registry_table, register_model_dir
 
 K8S_VERSION = "1.32"
 ROOT = Path(__file__).resolve().parents[3]
@@ -239,47 +237,20 @@ def test_an_invalid_manifest_is_caught() -> None:
         _validate([bad])
 
 
-def _register(registry: Registry, s3: Any, model: str, model_dir: Path) -> ModelVersion:
-    """Upload a model directory as the pipeline's register step does, and record it with its artifacts."""
-    manifest = read_manifest(model_dir)
-    number = len(registry.versions(model)) + 1
-    artifacts = {}
-    for path in sorted(p for p in model_dir.iterdir() if p.is_file()):
-        key = f"models/{model}/{number}/{path.name}"
-        s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-        artifacts[path.name] = Artifact(
-            uri=f"s3://{BUCKET}/{key}", sha256=sha256_hex(path.read_bytes()), size_bytes=path.stat().st_size
-        )
-    lineage = Lineage(
-        dataset_uri="s3://data/datasets/churn/players.csv",
-        dataset_version_id="1",
-        dataset_sha256="0" * 64,
-        contract_sha256=manifest["contract_sha256"],
-        code_version="test",
-    )
-    return registry.register(
-        model, lineage=lineage, artifacts=artifacts, metrics={}, family=manifest["family"], auto_approve=True
-    )
-
-
 @pytest.fixture
 def registered(model_dir: Path, moto: None, monkeypatch: pytest.MonkeyPatch) -> ModelVersion:
     """``churn`` v1 in a moto registry, its artifacts in a moto bucket."""
     s3 = boto3.client("s3", region_name="us-east-1")
     db = boto3.client("dynamodb", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
-    db.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_registry_table(db, TABLE)
     monkeypatch.setenv("LIVEML_REGISTRY_TABLE", TABLE)
     monkeypatch.setenv("LIVEML_ARTIFACTS_BUCKET", BUCKET)
     # The CLI finds the stack through CloudFormation; here the environment above already points at it.
     monkeypatch.setattr("liveml.cli.eks.connect", lambda *_a, **_k: None)
     monkeypatch.setattr("liveml.registry.store.EventBridgePublisher", RecordingPublisher)
-    return _register(Registry(TABLE, dynamodb=db, publisher=RecordingPublisher()), s3, "churn", model_dir)
+    registry = Registry(TABLE, dynamodb=db, publisher=RecordingPublisher())
+    return register_model_dir(registry, s3, BUCKET, "churn", model_dir)
 
 
 def _render(tmp_path: Path, *extra: str) -> Any:
