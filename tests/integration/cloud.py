@@ -7,13 +7,20 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from liveml.aws import client
+from liveml.binding import Binding
+from liveml.binding.build import single_binding
+from liveml.contract import Contract
 from liveml.pipeline import ExecutionSummary, find_execution, wait_for_execution
+from liveml.registry import ModelVersion, Registry
+from liveml.rollout.aliases import PredictFunction
 from liveml.stack import StackOutputs
 
 
@@ -40,6 +47,40 @@ def run_for(stack: StackOutputs, key: str, version_id: str, *, timeout_s: float 
         stack.training_state_machine_arn, stack.data_bucket, key, version_id, timeout_s=60
     )
     return wait_for_execution(execution.arn, timeout_s=timeout_s)
+
+
+def upload_settings(stack: StackOutputs, model: str, contract: Contract, settings: dict[str, Any]) -> None:
+    """A model folder's contract and ``liveml.yaml`` (neither starts a run)."""
+    upload(stack, f"datasets/{model}/contract.yaml", contract.to_yaml().encode())
+    upload(stack, f"datasets/{model}/liveml.yaml", yaml.safe_dump(settings).encode())
+
+
+def train_by_pipeline(
+    stack: StackOutputs, prefix: str, contract: Contract, settings: dict[str, Any], frame: pd.DataFrame
+) -> ModelVersion:
+    """A fresh model trained by a real pipeline run on ``frame``: its version 1 in the registry."""
+    model = unique_model(prefix)
+    upload_settings(stack, model, contract, settings)
+    key = f"datasets/{model}/players.csv"
+    run = run_for(stack, key, upload(stack, key, csv_bytes(frame)))
+    assert run.status == "SUCCEEDED", run.cause
+    return Registry().get(model, 1)
+
+
+@contextmanager
+def captured_live(stack: StackOutputs, version: ModelVersion, purpose: str) -> Iterator[PredictFunction]:
+    """``version`` alone on the `live` alias with every request captured; the alias is put back after."""
+    function = PredictFunction(stack.predict_function)
+    before = function.routing()
+    capture = {"LIVEML_CAPTURE_SAMPLE_RATE": "1.0", "LIVEML_CAPTURE_MAX_AGE_S": "1"}
+    description = f"{version.model} v{version.version} ({purpose})"
+    function.route(
+        function.publish(Binding.one(single_binding(version)), description=description, extra_env=capture)
+    )
+    try:
+        yield function
+    finally:
+        function.route(before.version, before.extra, before.weight)
 
 
 @dataclass

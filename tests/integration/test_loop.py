@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn.metrics import accuracy_score, brier_score_loss, roc_auc_score
 
 from liveml.aws import client
@@ -25,7 +24,7 @@ from liveml.pipeline import find_execution
 from liveml.serving.capture import PredictionCapture, S3CaptureSink
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
-from tests.integration.cloud import unique_model, upload
+from tests.integration.cloud import unique_model, upload_settings
 
 NOW = datetime.now(UTC)
 HORIZON = 14
@@ -50,8 +49,7 @@ def simulated(stack: StackOutputs) -> Iterator[tuple[str, pd.DataFrame]]:
         "rollout": {"auto": False},
         "export": {**export_settings(horizon_days=HORIZON, lookback_days=14), "game": model},
     }
-    upload(stack, f"datasets/{model}/contract.yaml", events_contract().to_yaml().encode())
-    upload(stack, f"datasets/{model}/liveml.yaml", yaml.safe_dump(settings).encode())
+    upload_settings(stack, model, events_contract(), settings)
     frame = generate_events(700, 11, start=NOW - timedelta(days=29.5), days=29)
     frame = frame[frame["timestamp"] < NOW - timedelta(minutes=1)]
     for batch in to_batches(frame):

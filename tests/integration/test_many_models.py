@@ -13,7 +13,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from liveml.cli import app as cli
@@ -22,7 +21,7 @@ from liveml.rollout import PredictFunction, RolloutStore
 from liveml.rollout.control import Controller
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
-from tests.integration.cloud import csv_bytes, unique_model, upload
+from tests.integration.cloud import csv_bytes, unique_model, upload, upload_settings
 from tests.integration.test_rollout import copy_version, finished, predict_body, rollout_execution
 
 ROWS = 1200
@@ -60,8 +59,7 @@ def two(stack: StackOutputs) -> tuple[ModelVersion, ModelVersion]:
 
     models = [unique_model("mma"), unique_model("mmb")]
     for model in models:
-        upload(stack, f"datasets/{model}/contract.yaml", player_contract().to_yaml().encode())
-        upload(stack, f"datasets/{model}/liveml.yaml", yaml.safe_dump(SETTINGS).encode())
+        upload_settings(stack, model, player_contract(), SETTINGS)
     for i, model in enumerate(models):
         upload(stack, f"datasets/{model}/players.csv", csv_bytes(generate_players(ROWS, 40 + i)))
     arns = [rollout_execution(stack, model, 1, timeout_s=900) for model in models]

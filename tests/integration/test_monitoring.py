@@ -11,28 +11,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import yaml
 
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
-from liveml.binding import Binding
-from liveml.binding.build import single_binding
 from liveml.data.synth import generate_players, player_contract
 from liveml.modeldir import HOLDOUT_ROWS
 from liveml.monitoring.monitor import Window, drift_key, invoke_monitor
 from liveml.pipeline import find_execution, wait_for_execution
 from liveml.registry import ModelVersion, Registry
-from liveml.rollout.aliases import PredictFunction
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
-from tests.integration.cloud import Alerts, csv_bytes, run_for, subscribe_alerts, unique_model, upload
+from tests.integration.cloud import Alerts, captured_live, subscribe_alerts, train_by_pipeline
 
 
 @pytest.fixture(scope="module")
 def watched(stack: StackOutputs) -> Iterator[ModelVersion]:
     """A model trained by the pipeline (with its reference sketch), bound to `live` with every request
     captured; the alias is put back afterwards."""
-    model = unique_model("watch")
     settings = {
         "trials": 3,
         "time_budget_s": 20,
@@ -40,29 +35,11 @@ def watched(stack: StackOutputs) -> Iterator[ModelVersion]:
         "rollout": {"auto": False},
         "monitor": {"windows": 2, "cooldown_minutes": 60, "min_rows": 100},
     }
-    upload(stack, f"datasets/{model}/contract.yaml", player_contract().to_yaml().encode())
-    upload(stack, f"datasets/{model}/liveml.yaml", yaml.safe_dump(settings).encode())
-    key = f"datasets/{model}/players.csv"
-    run = run_for(stack, key, upload(stack, key, csv_bytes(generate_players(1500, 31))))
-    assert run.status == "SUCCEEDED", run.cause
-    version = Registry().get(model, 1)
+    version = train_by_pipeline(stack, "watch", player_contract(), settings, generate_players(1500, 31))
     assert version.lineage.trigger == "upload"
     assert "reference_sketch.json" in version.artifacts
-
-    function = PredictFunction(stack.predict_function)
-    before = function.routing()
-    capture = {"LIVEML_CAPTURE_SAMPLE_RATE": "1.0", "LIVEML_CAPTURE_MAX_AGE_S": "1"}
-    function.route(
-        function.publish(
-            Binding.one(single_binding(version)),
-            description=f"{model} v1 (monitoring test)",
-            extra_env=capture,
-        )
-    )
-    try:
+    with captured_live(stack, version, "monitoring test"):
         yield version
-    finally:
-        function.route(before.version, before.extra, before.weight)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from liveml.aws import client
@@ -20,7 +19,15 @@ from liveml.data.synth import generate_players, player_contract
 from liveml.pipeline import execution_name, state_timings
 from liveml.registry import Approval, ModelVersion, Registry, Stage
 from liveml.stack import StackOutputs
-from tests.integration.cloud import Alerts, csv_bytes, run_for, subscribe_alerts, unique_model, upload
+from tests.integration.cloud import (
+    Alerts,
+    csv_bytes,
+    run_for,
+    subscribe_alerts,
+    unique_model,
+    upload,
+    upload_settings,
+)
 
 ROWS = 1500
 # Rollouts have their own tests: an approved version here must not start one on the shared function.
@@ -41,8 +48,7 @@ def prepare_model(
     contract = player_contract()
     if gates:
         contract = contract.model_copy(update={"gates": contract.gates.model_copy(update=gates)})
-    upload(stack, f"datasets/{model}/contract.yaml", contract.to_yaml().encode())
-    upload(stack, f"datasets/{model}/liveml.yaml", yaml.safe_dump({**SETTINGS, **settings}).encode())
+    upload_settings(stack, model, contract, {**SETTINGS, **settings})
     return model
 
 

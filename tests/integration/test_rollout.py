@@ -24,7 +24,7 @@ from liveml.rollout import PredictFunction, RolloutStore, Routing
 from liveml.rollout.control import Controller
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
-from tests.integration.cloud import Alerts, csv_bytes, subscribe_alerts, unique_model, upload
+from tests.integration.cloud import Alerts, csv_bytes, subscribe_alerts, unique_model, upload, upload_settings
 
 ROWS = 1500
 #: Short bakes so a canary takes seconds; a small probe keeps checks quick.
@@ -144,8 +144,7 @@ def promoted(stack: StackOutputs, alerts: Alerts) -> tuple[ModelVersion, str, fl
     from liveml.data.synth import generate_players, player_contract
 
     model = unique_model("roll")
-    upload(stack, f"datasets/{model}/contract.yaml", player_contract().to_yaml().encode())
-    upload(stack, f"datasets/{model}/liveml.yaml", yaml.safe_dump(SETTINGS).encode())
+    upload_settings(stack, model, player_contract(), SETTINGS)
     upload(stack, f"datasets/{model}/players.csv", csv_bytes(generate_players(ROWS, 11)))
     arn = rollout_execution(stack, model, 1, timeout_s=600)
     started = time.monotonic()

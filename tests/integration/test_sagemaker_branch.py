@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes, put_bytes
@@ -38,7 +37,7 @@ from liveml.pipeline.start import RunRequest
 from liveml.registry import Registry, Stage
 from liveml.stack import StackOutputs
 from liveml.training.container import Layout, main
-from tests.integration.cloud import Alerts, csv_bytes, subscribe_alerts, unique_model, upload
+from tests.integration.cloud import Alerts, csv_bytes, subscribe_alerts, unique_model, upload, upload_settings
 
 BEST_JOB_SUFFIX = "-002-5f1e2d3c"
 FAILURE_REASON = "AlgorithmError: hyperparameter family='xgboost' is not one of ['linear', ...]"
@@ -98,8 +97,7 @@ class Branch:
         self.model = unique_model("sagemaker")
         self.contract = player_contract()
         settings = {"backend": "sagemaker", "trials": 6, "cv_folds": 3, "rollout": {"auto": False}}
-        upload(stack, f"datasets/{self.model}/contract.yaml", self.contract.to_yaml().encode())
-        upload(stack, f"datasets/{self.model}/liveml.yaml", yaml.safe_dump(settings).encode())
+        upload_settings(stack, self.model, self.contract, settings)
         # The upload starts a run of its own too; unmocked, it stops at Tune (LocalStack has no
         # SageMaker). The tests start theirs, each with a mocked test case.
         self.key = f"datasets/{self.model}/players.csv"

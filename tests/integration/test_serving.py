@@ -10,45 +10,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
 from liveml.aws import client
 from liveml.aws.s3 import get_bytes
-from liveml.binding import Binding
-from liveml.binding.build import single_binding
 from liveml.data.synth import generate_players, player_contract
-from liveml.registry import ModelVersion, Registry
-from liveml.rollout import PredictFunction
+from liveml.registry import ModelVersion
 from liveml.stack import StackOutputs
 from liveml.stack.api import call_api
-from tests.integration.cloud import csv_bytes, run_for, unique_model, upload
+from tests.integration.cloud import captured_live, train_by_pipeline
 
 
 @pytest.fixture(scope="module")
 def served(stack: StackOutputs) -> Iterator[tuple[ModelVersion, dict[str, Any]]]:
     """A fresh model, trained by the pipeline and bound to `live` (capturing every request), then the
     alias put back where it was."""
-    model = unique_model("serve")
     settings = {"trials": 3, "time_budget_s": 20, "cv_folds": 3, "rollout": {"auto": False}}
-    upload(stack, f"datasets/{model}/contract.yaml", player_contract().to_yaml().encode())
-    upload(stack, f"datasets/{model}/liveml.yaml", yaml.safe_dump(settings).encode())
-    key = f"datasets/{model}/players.csv"
-    run = run_for(stack, key, upload(stack, key, csv_bytes(generate_players(1500, 21))))
-    assert run.status == "SUCCEEDED", run.cause
-    version = Registry().get(model, 1)
-
-    function = PredictFunction(stack.predict_function)
-    before = function.routing()
-    capture = {"LIVEML_CAPTURE_SAMPLE_RATE": "1.0", "LIVEML_CAPTURE_MAX_AGE_S": "1"}
-    published = function.publish(
-        Binding.one(single_binding(version)), description=f"{model} v1 (serving test)", extra_env=capture
-    )
-    function.route(published)
+    version = train_by_pipeline(stack, "serve", player_contract(), settings, generate_players(1500, 21))
     golden = json.loads(get_bytes(version.artifacts["golden_requests.json"].uri))["requests"][0]
-    try:
+    with captured_live(stack, version, "serving test"):
         yield version, golden
-    finally:
-        function.route(before.version, before.extra, before.weight)
 
 
 def test_the_bound_model_answers_with_the_key(
