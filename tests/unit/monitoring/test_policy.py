@@ -7,6 +7,7 @@ from typing import Any
 
 from liveml.monitoring.policy import MonitorSettings, decide
 from liveml.pipeline.start import Trigger
+from tests.unit.fresh import ROOT, run_fresh, unimportable
 
 SETTINGS = MonitorSettings(windows=3, accuracy_drop=0.05, min_labelled=100)
 
@@ -78,30 +79,13 @@ def test_retrain_on_limits_the_triggers() -> None:
 
 def test_checking_monitor_settings_needs_no_scipy() -> None:
     """The validate step checks `monitor:` and has no scipy: the settings must not import the statistics."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; sys.modules['scipy'] = None\n"
-        "from liveml.pipeline import PipelineSettings\n"
-        "PipelineSettings.from_yaml('monitor:\\n  windows: 2\\n')\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    code = "from liveml.pipeline import PipelineSettings\nPipelineSettings.from_yaml('monitor: {windows: 2}')"
+    run_fresh(unimportable("scipy") + code)
 
 
 def test_the_monitor_function_imports_what_its_package_carries() -> None:
     """Its package has numpy and scipy beside the layer: no FastAPI, ONNX Runtime, pandas, scikit-learn."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[3]
-    code = (
-        "import sys\n"
-        "for name in ('fastapi', 'onnxruntime', 'pandas', 'sklearn', 'matplotlib', 'mangum'):\n"
-        "    sys.modules[name] = None\n"
-        f"sys.path.insert(0, {str(root / 'functions' / 'monitor')!r})\n"
-        "import app\n"
+    blocked = unimportable("fastapi", "onnxruntime", "pandas", "sklearn", "matplotlib", "mangum")
+    run_fresh(
+        blocked + f"import sys; sys.path.insert(0, {str(ROOT / 'functions' / 'monitor')!r})\nimport app"
     )
-    env_code = "import os; os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')\n" + code
-    subprocess.run([sys.executable, "-c", env_code], check=True, cwd=root, timeout=120)

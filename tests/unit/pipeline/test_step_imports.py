@@ -8,36 +8,27 @@ unimportable, as they are in its package.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.unit.fresh import loaded_after, run_fresh, unimportable
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _run(code: str) -> str:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout.strip().splitlines()[-1]
-
-
 def test_evaluate_function_imports_no_training_stack() -> None:
     code = f"""
-import json, sys, runpy
+import sys
 sys.path.insert(0, {str(ROOT / "functions" / "evaluate")!r})
 import app, liveml.training.evaluate, liveml.pipeline.steps.evaluate
-heavy = ["sklearn", "scipy", "pandas", "optuna", "skl2onnx", "pyarrow"]
-print(json.dumps([m for m in heavy if m in sys.modules]))
 """
-    assert json.loads(_run(code)) == []
+    assert loaded_after(code, ["sklearn", "scipy", "pandas", "optuna", "skl2onnx", "pyarrow"]) == []
 
 
 def test_train_function_runs_without_onnxruntime_or_matplotlib(tmp_path: Path) -> None:
-    code = f"""
+    code = (
+        unimportable("onnxruntime", "matplotlib")
+        + f"""
 import sys
-for name in ("onnxruntime", "matplotlib"):
-    sys.modules[name] = None  # an import now fails, as in the trimmed package
 sys.path.insert(0, {str(ROOT / "functions" / "train")!r})
 import app
 from liveml.data.synth import generate_players, player_contract
@@ -46,5 +37,6 @@ fit = fit_and_export(generate_players(400, seed=1), player_contract("binary"), {
                      trials=1, time_budget_s=20, folds=2, families=["linear"])
 print(sorted(fit.manifest["artifacts"]))
 """
-    files = _run(code)
+    )
+    files = run_fresh(code)
     assert "model.onnx" in files and "holdout_rows.jsonl" in files and "report.html" not in files

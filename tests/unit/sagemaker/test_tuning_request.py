@@ -22,6 +22,7 @@ from liveml.pipeline.settings import PipelineSettings
 from liveml.training.container import METRIC_DEFINITIONS, OBJECTIVE, metric_line
 from liveml.training.families import FAMILIES
 from liveml.training.hyperparameters import parameter_ranges, search_space, trial_from_hyperparameters
+from tests.unit.fresh import ROOT, loaded_after
 
 ROLE = "arn:aws:iam::123456789012:role/liveml-SageMakerExecutionRole-ABC"
 
@@ -224,19 +225,11 @@ def test_a_failed_tuning_job_reads_as_its_name_and_reason() -> None:
 
 def test_the_sagemaker_function_imports_no_training_stack() -> None:
     """It carries only the liveml layer: building the request must not load the training stack."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[3]
     code = f"""
-import json, sys
-sys.path.insert(0, {str(root / "functions" / "sagemaker")!r})
+import sys
+sys.path.insert(0, {str(ROOT / "functions" / "sagemaker")!r})
 import app, liveml.pipeline.sagemaker, liveml.training.hyperparameters
 from liveml.pipeline.sagemaker import tuning_request
-heavy = ["sklearn", "scipy", "pandas", "optuna", "skl2onnx", "onnxruntime", "numpy", "sagemaker"]
-print(json.dumps([m for m in heavy if m in sys.modules]))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    heavy = ["sklearn", "scipy", "pandas", "optuna", "skl2onnx", "onnxruntime", "numpy", "sagemaker"]
+    assert loaded_after(code, heavy) == []
