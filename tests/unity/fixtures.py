@@ -37,20 +37,8 @@ from liveml.training import train_model
 from liveml.training.export import check_compact_parity, sklearn_outputs, to_compact
 from liveml.training.families import FAMILIES
 from liveml.training.tuning import make_pipeline
+from tests.small_models import SMALL
 
-SMALL: dict[str, dict[str, Any]] = {
-    "linear": {"C": 1.0, "select_percentile": 75, "interactions": True},
-    "random_forest": {"n_estimators": 15, "max_depth": 6, "min_samples_leaf": 2, "max_features": 0.7},
-    "extra_trees": {"n_estimators": 15, "max_depth": 6, "min_samples_leaf": 2, "max_features": 0.7},
-    "gradient_boosting": {"n_estimators": 25, "max_depth": 3, "learning_rate": 0.1, "subsample": 0.8},
-    "hist_gradient_boosting": {
-        "max_iter": 25,
-        "max_depth": 4,
-        "learning_rate": 0.1,
-        "max_features": 0.8,
-        "l2_regularization": 1e-3,
-    },
-}
 AS_OF = "2026-11-30T12:00:00Z"
 ODD_TEXTS = [
     "LAGGY lag lag, crash!!",

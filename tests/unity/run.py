@@ -99,7 +99,9 @@ def write_meta() -> None:
 
 
 def _python(script: str, *args: str) -> None:
-    subprocess.run([sys.executable, str(HERE / script), *args], check=True)
+    # As a module from the root, so the scripts can share the tests' helpers (``tests.*``).
+    module = f"tests.unity.{script.removesuffix('.py')}"
+    subprocess.run([sys.executable, "-m", module, *args], check=True, cwd=ROOT)
 
 
 def main() -> int:

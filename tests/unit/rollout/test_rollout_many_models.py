@@ -116,13 +116,19 @@ class FakeSns:
         return {"MessageId": str(len(self.subjects))}
 
 
-def steps(aws: tuple[Any, Any], registry: FakeRegistry, lam: FakeLambda) -> RolloutSteps:
+def steps(
+    aws: tuple[Any, Any], *versions: ModelVersion, lam: FakeLambda | None = None
+) -> tuple[RolloutSteps, FakeRegistry, FakeLambda]:
+    """The rollout's steps over a registry holding ``versions`` and a predict function (``lam``)."""
     db, s3 = aws
+    lam = lam or FakeLambda()
+    registry = FakeRegistry(*versions)
     function = PredictFunction("predict", lam=lam, bucket=BUCKET, s3=s3)
     fake: Any = registry
-    return RolloutSteps(
+    run = RolloutSteps(
         registry=fake, store=RolloutStore(TABLE, dynamodb=db), function=function, sns=FakeSns()
     )
+    return run, registry, lam
 
 
 def canary(model: str, version: int) -> dict[str, Any]:
@@ -142,11 +148,9 @@ def bound(steps: RolloutSteps, version: str) -> Binding:
 def test_a_rollout_binds_its_model_beside_the_others_and_a_first_one_goes_straight_to_100(
     aws: tuple[Any, Any],
 ) -> None:
-    lam = FakeLambda()
-    registry = FakeRegistry(
-        registered("churn", 1), registered("ltv", 1), registered("ltv", 2, Approval.PENDING)
+    run, registry, lam = steps(
+        aws, registered("churn", 1), registered("ltv", 1), registered("ltv", 2, Approval.PENDING)
     )
-    run = steps(aws, registry, lam)
 
     first = run.prepare(canary("churn", 1))
     assert first["schedule"] == [100] and first["first"]  # nothing served churn: no canary against a 404
@@ -180,9 +184,7 @@ def test_a_rollout_binds_its_model_beside_the_others_and_a_first_one_goes_straig
 
 
 def test_a_second_models_rollout_waits_for_the_alias_and_then_runs(aws: tuple[Any, Any]) -> None:
-    lam = FakeLambda()
-    registry = FakeRegistry(registered("churn", 1), registered("ltv", 1))
-    run = steps(aws, registry, lam)
+    run, _, _ = steps(aws, registered("churn", 1), registered("ltv", 1))
     churn = run.prepare(canary("churn", 1), execution="exec-churn")
     with pytest.raises(RolloutLockedError, match="churn v1"):
         run.prepare(canary("ltv", 1), execution="exec-ltv")
@@ -198,11 +200,9 @@ def test_a_second_models_rollout_waits_for_the_alias_and_then_runs(aws: tuple[An
 def test_the_newest_approved_version_wins_and_the_older_waiting_one_is_superseded(
     aws: tuple[Any, Any],
 ) -> None:
-    lam = FakeLambda()
-    registry = FakeRegistry(
-        registered("churn", 1), registered("churn", 2), registered("churn", 3, Approval.PENDING)
+    run, registry, _ = steps(
+        aws, registered("churn", 1), registered("churn", 2), registered("churn", 3, Approval.PENDING)
     )
-    run = steps(aws, registry, lam)
     skipped = run.prepare(canary("churn", 1))
     assert skipped["skipped"] and skipped["superseded_by"] == 2
     assert registry.get("churn", 1).stage is Stage.ARCHIVED
@@ -218,7 +218,7 @@ def test_a_split_alias_with_no_rollout_holding_it_is_refused_with_the_fix(aws: t
         "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.5}},
         "RevisionId": "r0",
     }
-    run = steps(aws, FakeRegistry(registered("churn", 1)), lam)
+    run, _, _ = steps(aws, registered("churn", 1), lam=lam)
     with pytest.raises(Exception, match="liveml rollout rollback"):
         run.prepare(canary("churn", 1))
     assert run.store.holder(run.scope) is None
@@ -231,7 +231,7 @@ def test_a_failed_rollback_is_said_with_lives_weights_as_they_stand(aws: tuple[A
         "RoutingConfig": {"AdditionalVersionWeights": {"4": 0.1}},
         "RevisionId": "r",
     }
-    run = steps(aws, FakeRegistry(), lam)
+    run, _, _ = steps(aws, lam=lam)
     state = {
         "model": "churn",
         "version": 2,
