@@ -1,6 +1,6 @@
 """The server of the Unity end-to-end test: the real serving app (``liveml.serving.create_app`` over a
-trained model directory) under uvicorn on 127.0.0.1, behind API Gateway's key check, with one stand-in for what only a
-deployed stack has:
+trained model directory) under uvicorn on 127.0.0.1, behind API Gateway's key check, with one stand-in
+for what only a deployed stack has:
 
 * ``S3 STAND-IN``: a model served from a local directory has no presigned URLs, so ``latest``'s
   compact and golden links point at ``/files/…``, which serves those two files as S3 would.
@@ -42,7 +42,9 @@ def harness_app(model_dir: Path, version: str, store: Path, api_key: str) -> Fas
                 request.url.path,
                 params=request.query_params,
                 content=await request.body(),
-                headers={k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-api-key")},
+                headers={
+                    k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-api-key")
+                },
             )
         return Response(r.content, status_code=r.status_code, media_type=r.headers.get("content-type"))
 

@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
 
+from liveml.binding import assignment as assignment_module
 from liveml.contract import Contract, Task
 from liveml.data.synth import generate_players, player_contract
 from liveml.features import pregraph_spec, strongest_numeric
 from liveml.inference import CompactModel
 from liveml.inference.compact import TEXT_TOKEN_PATTERN
 from liveml.serving import ModelBinding, ServingSettings, create_app, load_models
-from liveml.binding import assignment as assignment_module
 from liveml.training import train_model
 from liveml.training.export import check_compact_parity, sklearn_outputs, to_compact
 from liveml.training.families import FAMILIES

@@ -26,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "unity"
 TOOLS = PACKAGE / "Tools~"
 NUNIT = Path("/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll")
-HERE = Path(__file__).resolve().parent
 
 
 def _sources(folder: Path) -> list[str]:
