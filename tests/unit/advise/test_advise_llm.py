@@ -22,29 +22,24 @@ MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
 
 def _advice() -> ModelAdvice:
+    # version, family, stage, ROC AUC, accuracy, calibration error, ONNX bytes, on device, segment gap
+    facts = [
+        (3, "linear", "production", 0.8012, 0.78, 0.031, 4100, True, 0.05),
+        (4, "random_forest", "candidate", 0.8347, 0.8, 0.022, 2_400_000, False, 0.04),
+    ]
     candidates = [
         Candidate(
-            3,
-            "linear",
+            version,
+            family,
             "Approved",
-            "production",
-            {"roc_auc": 0.8012, "accuracy": 0.78},
-            calibration_error=0.031,
-            onnx_bytes=4100,
-            on_device=True,
-            segment_gap=0.05,
-        ),
-        Candidate(
-            4,
-            "random_forest",
-            "Approved",
-            "candidate",
-            {"roc_auc": 0.8347, "accuracy": 0.8},
-            calibration_error=0.022,
-            onnx_bytes=2_400_000,
-            on_device=False,
-            segment_gap=0.04,
-        ),
+            stage,
+            {"roc_auc": auc, "accuracy": accuracy},
+            calibration_error=calibration,
+            onnx_bytes=size,
+            on_device=device,
+            segment_gap=gap,
+        )
+        for version, family, stage, auc, accuracy, calibration, size, device, gap in facts
     ]
     chosen, reasons = recommend(candidates, "roc_auc", 0.005, 3, 4, 300)
     return ModelAdvice(
