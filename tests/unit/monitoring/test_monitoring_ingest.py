@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +16,7 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
+from liveml.localcloud.bootstrap import LambdaContext
 from liveml.monitoring import (
     DynamoEventIds,
     EventIngestor,
@@ -242,17 +244,11 @@ def _apigw(raw: str, content_type: str = "application/json") -> dict[str, Any]:
     }
 
 
-class Context:
-    function_name = "liveml-ingest"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:liveml-ingest"
-    memory_limit_in_mb = 512
-    aws_request_id = "11111111-2222-3333-4444-555555555555"
-    log_group_name = "/aws/lambda/liveml-ingest"
-    log_stream_name = "2026/01/01/[1]abc"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+def context() -> LambdaContext:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:liveml-ingest"
+    return LambdaContext(
+        "req-1", arn, time.time() + 10, function_name="liveml-ingest", memory_limit_in_mb=512
+    )
 
 
 @pytest.fixture
@@ -269,13 +265,13 @@ def ingest_fn(aws: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch) -> ModuleTy
 
 def test_the_lambda_handler_answers_api_gateway(ingest_fn: ModuleType) -> None:
     fresh = [event(i, timestamp=datetime.now(UTC).isoformat()) for i in range(5)]
-    ok = ingest_fn.handler(_apigw(json.dumps({"events": fresh})), Context())
+    ok = ingest_fn.handler(_apigw(json.dumps({"events": fresh})), context())
     assert ok["statusCode"] == 200
     assert json.loads(ok["body"])["accepted"] == 5
     assert ok["headers"]["x-correlation-id"] == "req-1"
-    bad = ingest_fn.handler(_apigw("{nope"), Context())
+    bad = ingest_fn.handler(_apigw("{nope"), context())
     assert bad["statusCode"] == 400 and json.loads(bad["body"])["error"] == "bad_request"
-    wrong_type = ingest_fn.handler(_apigw("{}", "text/csv"), Context())
+    wrong_type = ingest_fn.handler(_apigw("{}", "text/csv"), context())
     assert wrong_type["statusCode"] == 415
 
 

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -14,20 +15,14 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
+from liveml.localcloud.bootstrap import LambdaContext
+
 HANDLER = Path(__file__).resolve().parents[3] / "functions" / "predict" / "app.py"
 
 
-class Context:
-    function_name = "liveml-predict"
-    function_version = "7"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:liveml-predict:live"
-    memory_limit_in_mb = 1024
-    aws_request_id = "11111111-2222-3333-4444-555555555555"
-    log_group_name = "/aws/lambda/liveml-predict"
-    log_stream_name = "2026/01/01/[7]abc"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+def context() -> LambdaContext:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:liveml-predict:live"
+    return LambdaContext("req-1", arn, time.time() + 10, function_name="liveml-predict", function_version="7")
 
 
 def _import_handler(name: str) -> ModuleType:
@@ -58,7 +53,7 @@ def predict_fn(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mod
 def test_predict_event(
     predict_fn: ModuleType, event: Callable[[str], dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    response = predict_fn.handler(event("apigw_predict.json"), Context())
+    response = predict_fn.handler(event("apigw_predict.json"), context())
     assert response["statusCode"] == 200, response
     body = json.loads(response["body"])
     assert body["player_id"] == "player-42" and body["prediction"] in ("0", "1")
@@ -77,14 +72,14 @@ def test_predict_event(
 def test_batch_health_latest_and_bad_events(
     predict_fn: ModuleType, event: Callable[[str], dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    batch = predict_fn.handler(event("apigw_predict_batch.json"), Context())
+    batch = predict_fn.handler(event("apigw_predict_batch.json"), context())
     assert batch["statusCode"] == 200 and json.loads(batch["body"])["count"] == 3
-    health = predict_fn.handler(event("apigw_health.json"), Context())
+    health = predict_fn.handler(event("apigw_health.json"), context())
     assert health["statusCode"] == 200 and json.loads(health["body"])["model_loaded"] is True
-    latest = predict_fn.handler(event("apigw_models_latest.json"), Context())
+    latest = predict_fn.handler(event("apigw_models_latest.json"), context())
     assert latest["statusCode"] == 200 and json.loads(latest["body"])["source"] == "local"
     capsys.readouterr()
-    bad = predict_fn.handler(event("apigw_predict_bad_range.json"), Context())
+    bad = predict_fn.handler(event("apigw_predict_bad_range.json"), context())
     assert bad["statusCode"] == 422
     assert json.loads(bad["body"])["fields"][0]["field"] == "features.level"
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
@@ -99,7 +94,7 @@ def test_unbound_function_answers_503_with_the_reason(
     previous = signal.getsignal(signal.SIGTERM)
     try:
         module = _import_handler("predict_fn_unbound")
-        response = module.handler(event("apigw_health.json"), Context())
+        response = module.handler(event("apigw_health.json"), context())
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert response["statusCode"] == 503

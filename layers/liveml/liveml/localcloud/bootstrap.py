@@ -101,16 +101,27 @@ class _Tee(io.TextIOBase):
         return "utf-8"
 
 
-class _Context:
-    """The ``context`` argument of a handler, with the attributes of Lambda's Python runtime."""
+class LambdaContext:
+    """The ``context`` argument of a handler, with the attributes of Lambda's Python runtime: what the
+    runtime's environment says, unless given (tests and benchmarks call handlers with one too)."""
 
-    def __init__(self, request_id: str, invoked_arn: str, deadline: float) -> None:
+    def __init__(
+        self,
+        request_id: str,
+        invoked_arn: str,
+        deadline: float,
+        *,
+        function_name: str | None = None,
+        function_version: str | None = None,
+        memory_limit_in_mb: int | None = None,
+    ) -> None:
         self.aws_request_id = request_id
         self.invoked_function_arn = invoked_arn
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.function_name = function_name or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = function_version or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        memory = memory_limit_in_mb or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.memory_limit_in_mb = str(memory)
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{self.function_name}")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self.identity: Any = None
         self.client_context: Any = None
@@ -213,7 +224,9 @@ def _run(
             payload, path = init_error, "error"
             sys.stderr.write(init_error.decode() + "\n")
         else:
-            context = _Context(request_id, str(event.get("invoked-function-arn", "")), time.time() + timeout)
+            context = LambdaContext(
+                request_id, str(event.get("invoked-function-arn", "")), time.time() + timeout
+            )
             result = handler(json.loads(event.get("payload") or "null"), context)
             try:
                 payload = json.dumps(result).encode()
