@@ -8,16 +8,12 @@ import html
 from pathlib import Path
 
 from liveml.advise.compare import ModelAdvice
-from liveml.training.report import _png
+from liveml.plots import png_base64, pyplot
 
 
 def plots(advice: ModelAdvice) -> dict[str, str]:
     """Title → base64 PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     scored = [c for c in advice.candidates if c.excluded is None and advice.primary_metric in c.metrics]
     out: dict[str, str] = {}
     if not scored:
@@ -36,7 +32,7 @@ def plots(advice: ModelAdvice) -> dict[str, str]:
         ylabel=advice.primary_metric, title=f"{advice.primary_metric} on v{advice.holdout_version}'s holdout"
     )
     ax.legend(loc="lower right")
-    out[f"{advice.primary_metric} per version"] = _png(fig)
+    out[f"{advice.primary_metric} per version"] = png_base64(fig)
 
     curves = [c for c in scored if c.calibration_curve]
     if curves:
@@ -51,7 +47,7 @@ def plots(advice: ModelAdvice) -> dict[str, str]:
         ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
         ax.set(xlabel="predicted probability", ylabel="observed frequency", title="Calibration")
         ax.legend()
-        out["Calibration"] = _png(fig)
+        out["Calibration"] = png_base64(fig)
 
     for column in advice.segment_columns:
         segments = sorted({s for c in scored for s in c.segments.get(column, {})})
@@ -66,7 +62,7 @@ def plots(advice: ModelAdvice) -> dict[str, str]:
         what = "mean absolute error" if advice.task == "regression" else "accuracy"
         ax.set(ylabel=what, title=f"{what} by {column}")
         ax.legend()
-        out[f"By {column}"] = _png(fig)
+        out[f"By {column}"] = png_base64(fig)
     return out
 
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from liveml.experiments.analysis import Analysis, Verdict
 from liveml.experiments.errors import ExperimentError
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from liveml.plots import img_tag, pyplot
 
 _COLOURS = ("#1f77b4", "#d62728")
 _VERDICT_COLOUR = {
@@ -24,21 +20,10 @@ _VERDICT_COLOUR = {
 }
 
 
-def _png(fig: Figure) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode("ascii")}">'
-
-
 def _figures(result: Analysis) -> list[tuple[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on Lambda or CI
-    import matplotlib.pyplot as plt
     import pandas as pd
+
+    plt = pyplot()
 
     out: list[tuple[str, str]] = []
     t = pd.to_datetime(result.timeline.at)
@@ -48,12 +33,12 @@ def _figures(result: Analysis) -> list[tuple[str, str]]:
         ax.plot(t, series, color=colour, label=name)
     for look in result.looks:
         if look.at is not None:
-            ax.axvline(pd.Timestamp(look.at), color="#999", lw=0.8, ls=":")  # type: ignore[arg-type]
+            ax.axvline(pd.Timestamp(look.at), color="#999", lw=0.8, ls=":")
     ax.set_ylabel(f"cumulative {result.metric}")
     ax.set_xlabel("enrolment time (first_seen); dotted: looks reached")
     ax.legend()
     fig.autofmt_xdate()
-    out.append(("Metric over time per variant", _png(fig)))
+    out.append(("Metric over time per variant", img_tag(fig)))
 
     e = result.effect
     fig, ax = plt.subplots(figsize=(8, 2.2))
@@ -64,7 +49,7 @@ def _figures(result: Analysis) -> list[tuple[str, str]]:
         ax.axvline(x, color="#d62728", lw=0.8, ls="--")
     ax.set_yticks([])
     ax.set_xlabel(f"effect B - A with {e.confidence:.0%} interval (dashed: ± MDE)")
-    out.append(("Effect and confidence interval", _png(fig)))
+    out.append(("Effect and confidence interval", img_tag(fig)))
 
     fig, ax = plt.subplots(figsize=(8, 2.8))
     names = [v.name for v in result.variants]
@@ -73,7 +58,7 @@ def _figures(result: Analysis) -> list[tuple[str, str]]:
                label="required at final look", zorder=3)  # fmt: skip
     ax.set_ylabel("players")
     ax.legend(loc="lower right")
-    out.append(("Sample size vs required", _png(fig)))
+    out.append(("Sample size vs required", img_tag(fig)))
 
     reached = [look for look in result.looks if look.reached and look.statistic is not None]
     if len(result.looks) > 1:
@@ -86,7 +71,7 @@ def _figures(result: Analysis) -> list[tuple[str, str]]:
         ax.set_xticks(ks)
         ax.set_xlabel("planned look")
         ax.legend()
-        out.append(("Sequential looks: statistic vs O'Brien-Fleming boundary", _png(fig)))
+        out.append(("Sequential looks: statistic vs O'Brien-Fleming boundary", img_tag(fig)))
     return out
 
 

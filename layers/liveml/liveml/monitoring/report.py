@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from liveml.training.report import _png
+from liveml.plots import png_base64, pyplot
 
 #: Drifted features whose distributions the report draws.
 TOP_FEATURES = 4
@@ -35,11 +35,7 @@ def latest_ok(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def figures(drift: Sequence[dict[str, Any]], accuracy: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out: list[tuple[str, str]] = []
     if drift:
         fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -95,7 +91,7 @@ def figures(drift: Sequence[dict[str, Any]], accuracy: Sequence[dict[str, Any]])
                 ),
             )
             ax.legend()
-            out.append((f"{f['feature']}: reference vs live", _png(fig)))
+            out.append((f"{f['feature']}: reference vs live", png_base64(fig)))
     if accuracy:
         fig, ax = plt.subplots(figsize=(8, 3.5))
         for version, rows in sorted(_by_version(accuracy).items()):
@@ -140,7 +136,7 @@ def _over_time(fig: Any, ax: Any, heading: str, *, ylabel: str, title: str, lege
     ax.set(ylabel=ylabel, title=title)
     ax.legend(loc=legend)
     fig.autofmt_xdate()
-    return heading, _png(fig)
+    return heading, png_base64(fig)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
