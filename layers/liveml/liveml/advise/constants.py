@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
+#: CloudWatch namespace and dimensions of the serving path's own metrics (EMF) and the monitor's.
+from liveml.binding.constants import METRICS_NAMESPACE as METRICS_NAMESPACE
 from liveml.config import env
 
-#: CloudWatch namespace and dimensions of the serving path's own metrics (EMF) and the monitor's.
-METRICS_NAMESPACE = "LiveML"
 MODEL_DIMENSION = "model"
 VERSION_DIMENSION = "version"
 #: The monitor's live-quality metrics, per model and version: name -> what it measures.

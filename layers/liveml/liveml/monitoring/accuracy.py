@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 Z95 = 1.959963984540054
-METRICS_NAMESPACE = "LiveML"
 
 
 # ------------------------------------------------------------------ statistics
@@ -353,7 +352,7 @@ def live_accuracy(
         return known[version]
 
     records = score_windows(model, captures, events, label, windows=spans, now=now, holdout=lookup)
-    metric_data = []
+    metric_data: list[dict[str, Any]] = []
     for record in records:
         window_end = datetime.fromisoformat(record["window_end"])
         s3.put_object(
@@ -378,10 +377,9 @@ def live_accuracy(
                     "Timestamp": window_end,
                 },
             ]
-    if metric_data:
-        cloudwatch = cloudwatch or client("cloudwatch")
-        for i in range(0, len(metric_data), 500):
-            cloudwatch.put_metric_data(Namespace=METRICS_NAMESPACE, MetricData=metric_data[i : i + 500])
+    from liveml.aws.cloudwatch import put_metrics
+
+    put_metrics(metric_data, cloudwatch=cloudwatch)
     return records
 
 

@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from liveml.aws import client
+from liveml.aws.cloudwatch import put_metrics
 from liveml.aws.s3 import get_bytes, get_text_if_exists
-from liveml.binding.constants import METRICS_NAMESPACE
 from liveml.config import Settings, env
 from liveml.modeldir import MANIFEST, fetch_verified
 from liveml.monitoring.drift import compare
@@ -329,8 +329,7 @@ class Monitor:
         # Without dimensions, for the stack's alarms: the worst drift and the worst measured live ROC AUC.
         overall = [{"MetricName": "DriftScore", "Value": max(scores)}] if scores else []
         overall += [{"MetricName": "LiveRocAuc", "Value": min(roc_aucs)}] if roc_aucs else []
-        if overall:
-            self.cloudwatch.put_metric_data(Namespace=METRICS_NAMESPACE, MetricData=overall)
+        put_metrics(overall, cloudwatch=self.cloudwatch)
         summary["max_score"] = max(scores, default=None)
         summary["min_live_roc_auc"] = min(roc_aucs, default=None)
         return summary
@@ -366,8 +365,7 @@ class Monitor:
             for f in record["features"]:
                 feature_dims = [*dims, {"Name": "feature", "Value": f["feature"]}]
                 data.append({"MetricName": "DriftScore", "Dimensions": feature_dims, "Value": f["score"]})
-        for start in range(0, len(data), 500):  # put_metric_data takes at most 1,000 metrics per call
-            self.cloudwatch.put_metric_data(Namespace=METRICS_NAMESPACE, MetricData=data[start : start + 500])
+        put_metrics(data, cloudwatch=self.cloudwatch)
 
     def apply_policy(
         self, model: str, settings: MonitorSettings, records: list[dict[str, Any]], window: Window
