@@ -248,3 +248,58 @@ def test_a_failed_rollback_is_said_with_lives_weights_as_they_stand(aws: tuple[A
     sns: Any = run._sns
     assert "FAILED" in sns.subjects[-1]
     assert "version 3 90%, version 4 10%" in sns.messages[-1] and "throttled" in sns.messages[-1]
+
+
+def test_shadows_and_experiments_take_the_rollout_lock_while_they_move_live(
+    aws: tuple[Any, Any],
+) -> None:
+    """Both publish and move `live` too: they take the rollout's lock for as long as they move it, so a
+    rollout never starts from an alias that is changing under it, nor they from one a rollout moves."""
+    from liveml.experiments import Experiment
+    from liveml.rollout.live_experiments import ExperimentRegistry
+    from liveml.rollout.shadow import Shadow
+
+    db, s3 = aws
+    pending = Approval.PENDING
+    run, registry, _ = steps(
+        aws, registered("churn", 1), registered("churn", 2, pending), registered("churn", 3, pending)
+    )
+    run.promote(run.prepare(canary("churn", 1)))  # live serves churn v1
+    registry.docs[("churn", 2)] = registered("churn", 2)
+    fake: Any = registry
+    shadow = Shadow(run.function, registry=fake, table=TABLE, dynamodb=db)
+    experiments = ExperimentRegistry(run.function, registry=fake, bucket=BUCKET, s3=s3, store=run.store)
+    design = Experiment.parse(
+        {
+            "name": "ab",
+            "model": "churn",
+            "variants": {"A": "1", "B": "2"},
+            "split": {"A": 0.5, "B": 0.5},
+            "salt": "s",
+            "metric": {"name": "d1_retention", "kind": "rate", "baseline": 0.3, "mde": 0.02},
+        }
+    )
+
+    rollout = run.prepare(canary("churn", 2), execution="exec-2")  # holds the lock while it runs
+    before = run.function.routing()
+    with pytest.raises(RolloutLockedError, match="churn v2"):
+        shadow.start("churn", 3, 0.5)
+    with pytest.raises(RolloutLockedError, match="churn v2"):
+        experiments.create(design, "name: ab\n")
+    assert run.function.routing() == before  # neither touched live
+    run.promote(rollout)
+
+    started = shadow.start("churn", 3, 0.5)
+    assert run.function.routing().version == started["primary"]
+    assert run.store.holder(run.scope) is None  # held only while it moved live
+    registry.docs[("churn", 3)] = registered("churn", 3)
+    with (
+        run.store.holding(run.scope, "churn", 3, "shadow"),  # while a shadow moves live, a rollout waits
+        pytest.raises(RolloutLockedError, match="churn v3"),
+    ):
+        run.prepare(canary("churn", 3), execution="exec-3")
+    run.store.dequeue("churn", 3)
+    shadow.stop("churn")
+    state = experiments.create(design, "name: ab\n")
+    assert run.function.routing().version == state["serving_versions"][0]
+    assert run.store.holder(run.scope) is None

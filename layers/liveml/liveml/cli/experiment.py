@@ -182,7 +182,7 @@ def _experiments(aws: bool, stack_name: str) -> tuple[ExperimentRegistry, Contro
     from liveml.rollout.live_experiments import ExperimentRegistry
 
     ctl = controller(aws, stack_name)
-    return ExperimentRegistry(ctl.function), ctl
+    return ExperimentRegistry(ctl.function, store=ctl.store), ctl
 
 
 @app.command("create")

@@ -70,6 +70,11 @@ class PredictFunction:
         # retrying client would repeat with back-off for ~20 s before we could take the fallback.
         self._lam_once = lam or client("lambda", retries={"max_attempts": 1, "mode": "standard"})
 
+    @property
+    def lock_scope(self) -> str:
+        """What the rollout lock covers: the alias every model is served through."""
+        return f"{self.function}:{self.alias}"
+
     # ------------------------------------------------------------------ versions
     def pin(self, binding: Binding) -> str:
         """The value of ``LIVEML_MODEL_BINDING`` for ``binding``: its sha256-addressed S3 object."""

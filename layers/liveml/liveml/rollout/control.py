@@ -66,7 +66,7 @@ class Controller:
     # ------------------------------------------------------------------ status
     @property
     def scope(self) -> str:
-        return f"{self.function.function}:{self.function.alias}"
+        return self.function.lock_scope
 
     def current(self, model: str) -> dict[str, Any] | None:
         """The record of the model's rollout in progress (None when none is)."""

@@ -25,9 +25,10 @@ from liveml.aws import client
 from liveml.binding import Binding, ModelBinding
 from liveml.binding.build import experiment_binding, single_binding
 from liveml.config import Settings
-from liveml.registry import Approval, Registry
+from liveml.registry import Approval, ModelVersion, Registry
 from liveml.rollout.aliases import PredictFunction
 from liveml.rollout.errors import RolloutError
+from liveml.rollout.store import RolloutStore
 
 if TYPE_CHECKING:
     from liveml.experiments import Experiment
@@ -44,11 +45,13 @@ class ExperimentRegistry:
         registry: Registry | None = None,
         bucket: str | None = None,
         s3: Any = None,
+        store: RolloutStore | None = None,
     ) -> None:
         self.function = function
         self.registry = registry or Registry()
         self.bucket = bucket or Settings().require("artifacts_bucket")
         self._s3 = s3 or client("s3")
+        self.store = store or RolloutStore()
 
     def _key(self, name: str, file: str) -> str:
         return f"{PREFIX}/{name}/{file}"
@@ -83,6 +86,19 @@ class ExperimentRegistry:
                 raise RolloutError(
                     f"variant {variant}: {version.model} v{version.version} is {version.approval}"
                 )
+        first = min(v.version for v in versions.values())
+        with self.store.holding(self.function.lock_scope, experiment.model, first, "experiment"):
+            state = self._route(experiment, versions, mode)
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=self._key(experiment.name, "experiment.yaml"),
+                Body=design_yaml.encode(),
+            )
+            self._save(state)
+        return state
+
+    def _route(self, experiment: Experiment, versions: dict[str, ModelVersion], mode: str) -> dict[str, Any]:
+        """Publish the experiment's versions and point ``live`` at them; the experiment's state."""
         routing = self.function.routing()
         if routing.split:
             raise RolloutError("live is split between two versions (a rollout?): finish it first")
@@ -106,10 +122,7 @@ class ExperimentRegistry:
             self.function.route(serving[0], serving[1], experiment.split[experiment.treatment])
         else:
             raise RolloutError(f"mode must be sticky or alias, not {mode!r}")
-        self._s3.put_object(
-            Bucket=self.bucket, Key=self._key(experiment.name, "experiment.yaml"), Body=design_yaml.encode()
-        )
-        state = {
+        return {
             "name": experiment.name,
             "model": experiment.model,
             "mode": mode,
@@ -121,8 +134,6 @@ class ExperimentRegistry:
             "required_per_variant": experiment.required_sample_size(),
             "created_at": datetime.now(UTC).isoformat(),
         }
-        self._save(state)
-        return state
 
     def status(self, name: str) -> dict[str, Any]:
         state = self.state(name)
@@ -140,9 +151,11 @@ class ExperimentRegistry:
             raise RolloutError(f"experiment {name!r} is {state.get('status')}, not running")
         if winner not in state["variants"]:
             raise RolloutError(f"winner must be one of {sorted(state['variants'])}, not {winner!r}")
+        version = int(state["variants"][winner])
         if state["mode"] == "alias":
-            self.function.route(state["serving_versions"][0])  # a rollout starts from an unsplit alias
-        execution = controller.start(state["model"], int(state["variants"][winner]), settings or {})
+            with self.store.holding(self.function.lock_scope, state["model"], version, "experiment"):
+                self.function.route(state["serving_versions"][0])  # a rollout starts from an unsplit alias
+        execution = controller.start(state["model"], version, settings or {})
         state.update(status="concluded", winner=winner, rollout_execution=execution)
         self._save(state)
         return state

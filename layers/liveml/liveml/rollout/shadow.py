@@ -26,6 +26,7 @@ from liveml.registry import Registry
 from liveml.rollout.aliases import PredictFunction
 from liveml.rollout.errors import RolloutError
 from liveml.rollout.probe import api_event, predict_path
+from liveml.rollout.store import RolloutStore
 
 STATE = "SHADOW#STATE"
 BUCKETS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500)
@@ -44,11 +45,16 @@ class Shadow:
         self.registry = registry
         self.table = table or Settings().require("registry_table")
         self._db = dynamodb or client("dynamodb")
+        self.store = RolloutStore(self.table, dynamodb=self._db)
 
     # ------------------------------------------------------------------ operator
     def start(self, model: str, version: int, rate: float) -> dict[str, Any]:
         if not 0 < rate <= 1:
             raise RolloutError(f"the shadow sample rate must be in (0, 1], got {rate}")
+        with self.store.holding(self.function.lock_scope, model, version, "shadow"):
+            return self._start(model, version, rate)
+
+    def _start(self, model: str, version: int, rate: float) -> dict[str, Any]:
         candidate_doc = (self.registry or Registry()).get(model, version)
         routing = self.function.routing()
         if routing.split:
@@ -82,8 +88,9 @@ class Shadow:
         state = self.state(model)
         if not state or state.get("status") != "running":
             raise RolloutError(f"no shadow of {model} is running")
-        if self.function.routing().version == state["primary"]:
-            self.function.route(state["previous"])
+        with self.store.holding(self.function.lock_scope, model, int(state["model_version"]), "shadow"):
+            if self.function.routing().version == state["primary"]:
+                self.function.route(state["previous"])
         state = {**state, "status": "stopped", "stopped_at": datetime.now(UTC).isoformat()}
         self._put_state(model, state)
         return state

@@ -71,8 +71,7 @@ class RolloutSteps:
 
     @property
     def scope(self) -> str:
-        """What the lock covers: the alias every model is served through."""
-        return f"{self.function.function}:{self.function.alias}"
+        return self.function.lock_scope
 
     # ------------------------------------------------------------------ Prepare
     def prepare(self, request: dict[str, Any], execution: str = "cli") -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 | pk | sk | what |
 |---|---|---|
-| ``ALIAS#<function>:<alias>`` | ``ROLLOUT#LOCK`` | the rollout moving the alias: model, id, version, expiry |
+| ``ALIAS#<function>:<alias>`` | ``ROLLOUT#LOCK`` | the rollout (or shadow, or experiment) moving the alias |
 | ``MODEL#<name>`` | ``ROLLOUT#<id>`` | a rollout's record: status, routing, steps and checks (JSON) |
 | ``MODEL#<name>`` | ``QUEUE#<version>`` | a rollout waiting for the lock: since when, and behind whom |
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +67,17 @@ class RolloutStore:
                 f"{scope} is being moved by rollout {held.get('rollout_id', '?')} of "
                 f"{held.get('model', '?')} v{held.get('version', '?')}"
             ) from None
+
+    @contextlib.contextmanager
+    def holding(self, scope: str, model: str, version: int, action: str, ttl_s: int = 600) -> Iterator[None]:
+        """The lock of ``scope`` for one operator action that moves the alias (a shadow, an experiment):
+        refused by name while a rollout moves it, and no rollout starts until the action is done."""
+        lock_id = f"{action}-{uuid.uuid4().hex[:12]}"
+        self.acquire(scope, model, lock_id, version, action, ttl_s)
+        try:
+            yield
+        finally:
+            self.release(scope, lock_id)
 
     def holder(self, scope: str) -> dict[str, Any] | None:
         """The rollout holding the lock of ``scope`` (None when free or expired)."""
