@@ -303,3 +303,19 @@ def test_shadows_and_experiments_take_the_rollout_lock_while_they_move_live(
     state = experiments.create(design, "name: ab\n")
     assert run.function.routing().version == state["serving_versions"][0]
     assert run.store.holder(run.scope) is None
+
+
+def test_a_repeated_model_approved_event_finds_its_version_rolled_out_and_does_nothing(
+    aws: tuple[Any, Any],
+) -> None:
+    run, _, lam = steps(aws, registered("churn", 1))
+    event = {
+        "detail-type": "ModelApproved",
+        "source": "liveml.registry",
+        "detail": {"model": "churn", "version": 1},
+    }
+    run.promote(run.prepare(event))
+    published = len(lam.versions)
+    again = run.prepare(event)  # EventBridge delivers at least once
+    assert again["skipped"] and "production" in again["reason"]
+    assert len(lam.versions) == published and run.store.holder(run.scope) is None

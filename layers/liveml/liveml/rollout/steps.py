@@ -90,6 +90,13 @@ class RolloutSteps:
         settings = RolloutSettings.resolve(version.lineage.settings.get("rollout"), request.get("settings"))
         if trigger != "cli" and not settings.auto:
             return {"skipped": True, "model": model, "version": number, "reason": "rollout.auto is false"}
+        over = (
+            version.stage in (Stage.PRODUCTION, Stage.ARCHIVED) or version.approval is not Approval.APPROVED
+        )
+        if trigger != "cli" and over:
+            # EventBridge delivers at least once: a repeated event finds its version's rollout over.
+            why = f"v{number} is {version.stage.value} and {version.approval.value}: nothing to roll out"
+            return {"skipped": True, "model": model, "version": number, "reason": why}
         rollout_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         longest = (settings.bake_s + 120) * (len(settings.schedule()) + 1)
         try:
