@@ -319,3 +319,15 @@ def test_a_repeated_model_approved_event_finds_its_version_rolled_out_and_does_n
     again = run.prepare(event)  # EventBridge delivers at least once
     assert again["skipped"] and "production" in again["reason"]
     assert len(lam.versions) == published and run.store.holder(run.scope) is None
+
+
+def test_a_rollout_that_stopped_waiting_leaves_the_queue(aws: tuple[Any, Any]) -> None:
+    import time
+
+    from liveml.rollout.store import QUEUE_STALE_S
+
+    run, _, _ = steps(aws, registered("churn", 1))
+    run.store.enqueue("churn", 1, "exec-stopped", {"model": "ltv"})
+    assert [q["execution"] for q in run.store.queued("churn")] == ["exec-stopped"]
+    # No retry refreshed it since: its execution was stopped or gave up.
+    assert run.store.queued("churn", now=time.time() + QUEUE_STALE_S + 1) == []

@@ -29,6 +29,9 @@ from liveml.rollout.errors import RolloutError, RolloutLockedError
 
 LOCK = "ROLLOUT#LOCK"
 QUEUE = "QUEUE#"
+#: A waiting rollout refreshes its queue entry at every retry (every 10 s); one not refreshed for this
+#: long has stopped waiting (its execution was stopped or timed out) and no longer shows, then expires.
+QUEUE_STALE_S = 120
 
 
 def _now() -> str:
@@ -112,9 +115,10 @@ class RolloutStore:
             TableName=self.table,
             Key=key,
             UpdateExpression="SET since = if_not_exists(since, :now), checked_at = :now, execution = :ex, "
-            "behind = :behind",
+            "behind = :behind, expires_at = :expires",
             ExpressionAttributeValues={
                 ":now": {"S": _now()},
+                ":expires": {"N": str(int(time.time()) + QUEUE_STALE_S)},
                 ":ex": {"S": execution},
                 ":behind": {"S": json.dumps(behind, default=str)},
             },
@@ -125,8 +129,10 @@ class RolloutStore:
             TableName=self.table, Key={"pk": {"S": f"MODEL#{model}"}, "sk": {"S": f"{QUEUE}{version:08d}"}}
         )
 
-    def queued(self, model: str) -> list[dict[str, Any]]:
-        """The rollouts of ``model`` waiting for the lock, oldest version first."""
+    def queued(self, model: str, now: float | None = None) -> list[dict[str, Any]]:
+        """The rollouts of ``model`` waiting for the lock, oldest version first (not those that stopped
+        waiting: DynamoDB's TTL deletes their entries only eventually)."""
+        now = time.time() if now is None else now
         items = self._db.query(
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :q)",
@@ -142,6 +148,7 @@ class RolloutStore:
                 "behind": json.loads(i["behind"]["S"]),
             }
             for i in items
+            if "expires_at" not in i or int(i["expires_at"]["N"]) >= now
         ]
 
     # ------------------------------------------------------------------ records
