@@ -17,12 +17,17 @@ Export figures (synthetic players, 42 days of events stored as the ingest functi
 - ``export_100k_players_seconds`` (named for the default ``--players``): read, parse and deduplicate
   the events, build the features and labels, run the data gate; ``export_naive_baseline_seconds``: a
   plain-Python pass (dict per player) over the same files for the same columns, without the gate.
+- ``export_peak_mb`` / ``export_naive_peak_mb``: how much each adds to the process's peak resident
+  memory, each run in a forked child of this process (so neither counts the generated events, and
+  neither the other's garbage). The export function has 3,008 MB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import resource
 import statistics
 import tempfile
 import time
@@ -151,6 +156,30 @@ def ingest(args: argparse.Namespace) -> Figures:
     yield "dedupe_conditional_puts_ms", _median_seconds(conditional_puts, max(2, args.repeats // 3)) * 1000
 
 
+def _rss_mb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _timed_in_child(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """``fn()`` in a forked child: its result, its seconds, and the MB it added to the peak RSS."""
+    ctx = multiprocessing.get_context("fork")
+    queue: Any = ctx.Queue()
+
+    def run() -> None:
+        before = _rss_mb()
+        t0 = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+        queue.put((result, seconds, peak - before))
+
+    child = ctx.Process(target=run)
+    child.start()
+    result = queue.get()
+    child.join()
+    return result  # type: ignore[no-any-return]
+
+
 def _naive_export(store: Any, cutoff: datetime, lookback: timedelta, horizon: timedelta) -> int:
     """Every stored file, json per line, a dict per player: the obvious single pass."""
     from liveml.monitoring.events import decode_lines
@@ -196,18 +225,24 @@ def export(args: argparse.Namespace) -> Figures:
                 store, ({**e, "game": "default", "received_at": "x"} for e in chunk), received_at=start
             )
         settings = ExportSettings.model_validate(export_settings())
-        t0 = time.perf_counter()
-        dataset, n_events = export_frame(store, settings, events_contract(), cutoff, now=now)
-        ours = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        naive_rows = _naive_export(store, cutoff, timedelta(days=28), timedelta(days=14))
-        naive = time.perf_counter() - t0
-    assert naive_rows == len(dataset), (naive_rows, len(dataset))
+        del frame  # the children are forked from here: only the stored files remain
+
+        def ours_rows() -> tuple[int, int]:
+            dataset, n_events = export_frame(store, settings, events_contract(), cutoff, now=now)
+            return len(dataset), n_events
+
+        (rows, n_events), ours, ours_mb = _timed_in_child(ours_rows)
+        naive_rows, naive, naive_mb = _timed_in_child(
+            lambda: _naive_export(store, cutoff, timedelta(days=28), timedelta(days=14))
+        )
+    assert naive_rows == rows, (naive_rows, rows)
     yield "export_events", float(n_events)
-    yield "export_rows", float(len(dataset))
+    yield "export_rows", float(rows)
     yield f"export_{args.players // 1000}k_players_seconds", ours
     yield "export_naive_baseline_seconds", naive
     yield "export_speedup_vs_naive", naive / ours
+    yield "export_peak_mb", ours_mb
+    yield "export_naive_peak_mb", naive_mb
 
 
 def main() -> None:

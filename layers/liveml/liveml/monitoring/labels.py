@@ -6,7 +6,7 @@ prediction's time), so training and monitoring never disagree on what "churned" 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -55,6 +55,10 @@ class LabelSpec(BaseModel):
         return list(self.events or [])
 
 
+#: Events turned into columns at a time: the raw dicts of one chunk are all that is held at once.
+CHUNK = 100_000
+
+
 def events_frame(
     store: EventStore,
     *,
@@ -66,28 +70,64 @@ def events_frame(
 ) -> pd.DataFrame:
     """Stored events of ``types`` in [start, end): ``event_id``, ``player_id``, ``type``, ``ts`` (UTC) and
     one numeric column per wanted property (named by :func:`property_column`) — each event once, even if
-    it was stored twice."""
+    it was stored twice.
+
+    Read in chunks and kept as columns (player ids and types as small integer codes while reading), never
+    as one list of every event's dict: a month of a 100k-player game is millions of events, and their
+    dicts alone would take gigabytes."""
     import pandas as pd
 
     wanted = list(dict.fromkeys(properties))
-    records = list(read_events(store, game=game, types=types, start=start, end=end))
+    codes: dict[str, dict[str, int]] = {"player_id": {}, "type": {}}
+    chunks = [
+        _columns(batch, wanted, codes)
+        for batch in _batched(read_events(store, game=game, types=types, start=start, end=end))
+    ]
+    frame = pd.concat(chunks, ignore_index=True) if chunks else _columns([], wanted, codes)
+    for name, known in codes.items():  # back to strings: one shared object per distinct value
+        labels = np.array(list(known), dtype=object)
+        frame[name] = labels[frame[name].to_numpy()] if len(labels) else frame[name].astype(object)
+    frame = frame.drop_duplicates("event_id", keep="first")
+    inside = (frame["ts"] >= pd.Timestamp(start)) & (frame["ts"] < pd.Timestamp(end))
+    return frame.loc[
+        inside, ["event_id", "player_id", "type", "ts", *map(property_column, wanted)]
+    ].reset_index(drop=True)
+
+
+def _batched(records: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _columns(
+    records: list[dict[str, Any]], wanted: list[str], codes: dict[str, dict[str, int]]
+) -> pd.DataFrame:
+    """One chunk of events as columns; player ids and types as codes into ``codes`` (shared by chunks)."""
+    import pandas as pd
+
+    players, kinds = codes["player_id"], codes["type"]
     frame = pd.DataFrame(
         {
             "event_id": [r["event_id"] for r in records],
-            "player_id": [r["player_id"] for r in records],
-            "type": [r["type"] for r in records],
+            "player_id": np.array(
+                [players.setdefault(r["player_id"], len(players)) for r in records], dtype=np.int64
+            ),
+            "type": np.array([kinds.setdefault(r["type"], len(kinds)) for r in records], dtype=np.int64),
         }
     )
-    stamps = [r["timestamp"] for r in records]
     # Stored timestamps are all UTC "…Z": numpy's ISO parser reads them far faster than strptime.
-    parsed = np.array([stamp.removesuffix("Z") for stamp in stamps], dtype="datetime64[us]")
+    parsed = np.array([r["timestamp"].removesuffix("Z") for r in records], dtype="datetime64[us]")
     frame["ts"] = pd.to_datetime(parsed).tz_localize("UTC")
     for name in wanted:
         values = [(r.get("properties") or {}).get(name) for r in records]
         frame[property_column(name)] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-    frame = frame.drop_duplicates("event_id", keep="first")
-    inside = (frame["ts"] >= pd.Timestamp(start)) & (frame["ts"] < pd.Timestamp(end))
-    return frame.loc[inside].reset_index(drop=True)
+    return frame
 
 
 def property_column(name: str) -> str:
