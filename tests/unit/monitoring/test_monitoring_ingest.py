@@ -126,7 +126,7 @@ def test_stored_layout_is_partitioned_by_game_type_and_day(ingestor: EventIngest
         ({"sequence": -1}, "sequence"),
         ({"sequence": True}, "sequence"),
         ({"player_id": ""}, "player_id"),
-        ({"player_id": "p\x00"}, "control or bidi"),
+        ({"player_id": "p\x00"}, "control, format or bidi"),
         ({"properties": {"blob": "x" * 9000}}, "at most 8192"),
         ({"properties": {"a": {"b": {"c": {"d": {"e": 1}}}}}}, "deeper than 4"),
         ({"properties": [1, 2]}, "properties"),

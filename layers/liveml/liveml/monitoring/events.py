@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
+from liveml.binding.players import PLAYER_ID_MAX, check_player_id
 from liveml.config import env
 
 RAW_PREFIX = "raw/events"
@@ -27,8 +27,6 @@ EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 TYPE_PATTERN = r"^[a-z0-9_.-]{1,64}$"
 PROPERTIES_MAX_BYTES = 8192
 PROPERTIES_MAX_DEPTH = 4
-#: Control, format (bidi overrides, zero-width) and line/paragraph separators: invisible or misleading.
-_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def _int_env(name: str, default: int) -> int:
@@ -73,22 +71,19 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: StrictStr = Field(pattern=EVENT_ID_PATTERN)
-    player_id: StrictStr = Field(min_length=1, max_length=128)
+    player_id: StrictStr = Field(min_length=1, max_length=PLAYER_ID_MAX)
     type: StrictStr = Field(pattern=TYPE_PATTERN)
     timestamp: datetime
     sequence: StrictInt | None = Field(default=None, ge=0)
-    session_id: StrictStr | None = Field(default=None, min_length=1, max_length=128)
+    session_id: StrictStr | None = Field(default=None, min_length=1, max_length=PLAYER_ID_MAX)
     model: StrictStr | None = Field(default=None, pattern=GAME_PATTERN)
     properties: dict[str, Any] | None = None
 
     @field_validator("player_id", "session_id")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        if value is not None:
-            for ch in value:
-                if unicodedata.category(ch) in _FORBIDDEN_CATEGORIES:
-                    raise ValueError(f"must not contain control or bidi characters (found U+{ord(ch):04X})")
-        return value
+        # The same rule as every other place a client sends a player id.
+        return None if value is None else check_player_id(value)
 
     @field_validator("timestamp", mode="before")
     @classmethod
