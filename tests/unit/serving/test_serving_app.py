@@ -48,6 +48,16 @@ def test_health_and_latest_model(client: TestClient, models: ServingModels) -> N
     assert latest["feature_order"] == models.get("churn").contract.feature_names
 
 
+def test_latest_refuses_a_player_id_that_predict_would_refuse(client: TestClient) -> None:
+    assert client.get("/models/latest", params={"player_id": "p-1"}).status_code == 200
+    for bad in ("a\u202eb", "tag\U000e0041", "x" * 129, ""):
+        r = client.get("/models/latest", params={"player_id": bad})
+        assert r.status_code == 422, (bad, r.text)
+        assert "player_id" in r.text
+        predict = client.post("/predict", json={"player_id": bad, "features": {}})
+        assert predict.status_code == 422 and "player_id" in predict.text
+
+
 def test_openapi_names_every_feature_with_type_range_and_categories(
     client: TestClient, models: ServingModels
 ) -> None:

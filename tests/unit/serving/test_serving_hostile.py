@@ -132,7 +132,7 @@ def test_player_id_refuses_control_and_bidi_characters(
     r = big_client.post("/predict", json={"player_id": player_id, "features": features})
     assert r.status_code == 422, r.text
     assert r.json()["fields"][0]["field"] == "player_id"
-    assert "control or bidi characters (found U+" in r.json()["message"]
+    assert "control, format or bidi characters (found U+" in r.json()["message"]
 
 
 def test_unicode_player_ids_are_still_fine(big_client: TestClient, features: dict[str, Any]) -> None:

@@ -16,19 +16,20 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from liveml.binding.players import PLAYER_ID_MAX, PLAYER_ID_PATTERN, check_player_id
 from liveml.errors import LiveMLError
 from liveml.serving.capture import PredictionCapture
 from liveml.serving.errors import PredictionFailedError, UnscorableInputError
 from liveml.serving.metrics import ServingMetrics
 from liveml.serving.models import Artifact, PredictionLike, ServedModel, ServedVariant, ServingModels
 from liveml.serving.schema import (
-    PLAYER_ID_MAX,
     ApiModels,
     ErrorBody,
     HealthResponse,
@@ -278,19 +279,27 @@ def _latest(ctx: ServingContext, model: str | None, player_id: str | None) -> Re
     )
 
 
-_PLAYER = Query(
-    None,
-    min_length=1,
-    max_length=PLAYER_ID_MAX,
-    description="with an A/B experiment, answer with this player's variant",
-)
+def _optional_player_id(value: str | None) -> str | None:
+    return None if value is None else check_player_id(value)
 
 
-async def latest(request: Request, model: str, player_id: str | None = _PLAYER) -> Response:
+#: The same rule as a prediction's player id: a bad one is a 422 naming ``player_id``.
+PlayerQuery = Annotated[
+    str | None,
+    Query(
+        description="with an A/B experiment, answer with this player's variant",
+        max_length=PLAYER_ID_MAX,
+        json_schema_extra={"pattern": PLAYER_ID_PATTERN},
+    ),
+    AfterValidator(_optional_player_id),
+]
+
+
+async def latest(request: Request, model: str, player_id: PlayerQuery = None) -> Response:
     return _latest(context(request), model, player_id)
 
 
-async def latest_default(request: Request, player_id: str | None = _PLAYER) -> Response:
+async def latest_default(request: Request, player_id: PlayerQuery = None) -> Response:
     return _latest(context(request), None, player_id)
 
 

@@ -18,21 +18,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from liveml.binding.players import PLAYER_ID_MAX, PLAYER_ID_PATTERN, check_player_id
 from liveml.contract import Column, ColumnType, Contract, Task
 
 _FORBID = ConfigDict(extra="forbid", populate_by_name=False, serialize_by_alias=True)
 
-PLAYER_ID_MAX = 128
 #: The largest float32: every number reaches the model as float32, and a bigger one becomes inf there
 #: (an int beyond it, e.g. 10**400, cannot even be converted). Bounds of the contract only narrow it.
 FLOAT32_MAX = 3.4028234663852886e38
-
-# No control characters (C0, C1), bidi marks and overrides, zero-width or invisible format characters,
-# line/paragraph separators: they forge log lines and change how an id reads ("Trojan Source"). One
-# pattern, declared in the OpenAPI document and enforced as declared.
-_UNSAFE_CHARS = r"\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
-PLAYER_ID_PATTERN = f"^[^{_UNSAFE_CHARS}]+$"
-_UNSAFE_ID = re.compile(f"[{_UNSAFE_CHARS}]")
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
@@ -61,17 +54,10 @@ def _whole(value: Any) -> Any:
 _WHOLE = BeforeValidator(_whole)
 
 
-def _safe_id(value: str) -> str:
-    bad = _UNSAFE_ID.search(value)
-    if bad is not None:
-        raise ValueError(f"must not contain control or bidi characters (found U+{ord(bad.group()):04X})")
-    return value
-
-
 PlayerId = Annotated[
     str,
     Field(min_length=1, max_length=PLAYER_ID_MAX, json_schema_extra={"pattern": PLAYER_ID_PATTERN}),
-    AfterValidator(_safe_id),
+    AfterValidator(check_player_id),  # one rule with events and /models/latest
 ]
 
 
@@ -230,7 +216,10 @@ def build_api_models(
         __doc__=f"The features of contract {contract.name!r} v{contract.version}, in contract order.",
         **fields,
     )
-    player_id: Any = (PlayerId, Field(..., description="the player's id (no control or bidi characters)"))
+    player_id: Any = (
+        PlayerId,
+        Field(..., description="the player's id (1-128 characters; no control, format or bidi characters)"),
+    )
     predict_request = create_model(
         f"{prefix}PredictRequest", __config__=_FORBID, player_id=player_id, features=(features, ...)
     )
