@@ -134,7 +134,7 @@ def _card(**changes: Any) -> dict[str, Any]:
         "created_at": "2026-01-01T00:00:00+00:00",
         "contract": {"name": "churn", "version": 1, "sha256": "ab" * 32},
         "data": {"sha256": None, "rows": 100, "train_rows": 80, "holdout_rows": 20, "served_model_rows": 100},
-        "refit": {"done": True, "rows": 100, "reason": training.REFIT_NOTE},
+        "refit": {"done": True, "rows": 100, "reason": training.refit_note(0.2)},
         "selection": {"rank": 1, "rejected": []},
         "search": {
             "trials": 3,

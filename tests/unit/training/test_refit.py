@@ -15,7 +15,7 @@ from liveml.inference import load_holdout_reference, load_model_dir
 from liveml.training import TrainResult, train_model, tuning
 from liveml.training import train as training
 from liveml.training.metrics import holdout_metrics, score
-from liveml.training.train import REFIT_NOTE
+from liveml.training.train import refit_note
 
 
 def _npz(model_dir: Path) -> dict[str, Any]:
@@ -28,8 +28,10 @@ def test_the_card_says_the_served_model_is_refit_on_every_row(trained: TrainResu
     data = card["data"]
     assert data["rows"] == 800 and data["train_rows"] == 640 and data["holdout_rows"] == 160
     assert data["served_model_rows"] == 800
-    assert card["refit"] == {"done": True, "rows": 800, "reason": REFIT_NOTE}
-    assert REFIT_NOTE in card["refit"]["reason"]
+    assert card["refit"] == {"done": True, "rows": 800, "reason": refit_note(0.2)}
+    assert (
+        card["refit"]["reason"] == "metrics are from a model fitted on 80%, the served model is refit on 100%"
+    )
     assert "refit on all 800 rows" in (model_dir / "model_card.md").read_text()
     assert "refit on all 800 rows" in (model_dir / "report.html").read_text()
 

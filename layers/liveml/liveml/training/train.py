@@ -68,8 +68,14 @@ GOLDEN_REQUEST_ROWS = 5
 #: how many of the search's best configurations are tried, in order, before giving up on exporting
 #: one that ONNX reproduces (each try costs one or two fits; only a failure pays for the next one)
 MAX_CANDIDATES = 3
-#: the model card's words for what the holdout figures estimate
-REFIT_NOTE = "metrics are from a model fitted on 80%, the served model is refit on 100%"
+
+
+def refit_note(holdout_fraction: float) -> str:
+    """The model card's words for what the holdout figures estimate after a refit."""
+    return (
+        f"metrics are from a model fitted on {round(100 * (1 - holdout_fraction))}%, "
+        "the served model is refit on 100%"
+    )
 
 
 @dataclass
@@ -409,7 +415,7 @@ def _fit_candidate(
         refit = {"done": False, "rows": len(split.train), "reason": f"gates failed: {failed_gates}"}
     else:
         served = fitted(split.df, split.y)
-        refit = {"done": True, "rows": len(split.df), "reason": REFIT_NOTE}
+        refit = {"done": True, "rows": len(split.df), "reason": refit_note(options.holdout_fraction)}
 
     onnx_bytes = to_onnx(served, task)
     if importlib.util.find_spec("onnxruntime") is not None:
