@@ -34,6 +34,7 @@ import numpy.typing as npt
 from liveml.contract import Contract
 from liveml.inference import (
     ModelBundle,
+    OnnxModel,
     load_holdout_reference,
     load_model_dir,
     read_artifact,
@@ -121,7 +122,7 @@ def _same_holdout(a: ModelBundle, b: ModelBundle) -> bool:
 
 
 def permutation_importance(
-    bundle: ModelBundle,
+    model: OnnxModel,
     inputs: dict[str, npt.NDArray[Any]],
     y: npt.NDArray[Any],
     *,
@@ -129,19 +130,19 @@ def permutation_importance(
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """How much the primary metric drops when one raw column's values are shuffled across the
-    holdout rows (every graph input it feeds, together), scored by ONNX Runtime on the served model.
+    holdout rows (every graph input it feeds, together), scored by ONNX Runtime on ``model``.
     Model-agnostic, so linear models and boosting are ranked alike. Best first."""
-    task = bundle.task
+    task = model.task
     n = len(y)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, PERMUTATION_ROWS, replace=False)) if n > PERMUTATION_ROWS else np.arange(n)
     base_inputs = {k: v[rows] for k, v in inputs.items()}
     y_rows = y[rows]
-    base = score(task, y_rows, bundle.onnx.run_inputs(base_inputs))
+    base = score(task, y_rows, model.run_inputs(base_inputs))
     if not np.isfinite(base):  # e.g. one class only in these rows: nothing to measure a drop from
         return []
     by_column: dict[str, list[str]] = {}
-    for g in bundle.onnx.pregraph.graph_inputs():
+    for g in model.pregraph.graph_inputs():
         by_column.setdefault(g.source, []).append(g.name)
     out = []
     for column, names in by_column.items():
@@ -149,7 +150,7 @@ def permutation_importance(
         for _ in range(repeats):
             order = rng.permutation(len(rows))
             shuffled = {**base_inputs, **{name: base_inputs[name][order] for name in names}}
-            drops.append(base - score(task, y_rows, bundle.onnx.run_inputs(shuffled)))
+            drops.append(base - score(task, y_rows, model.run_inputs(shuffled)))
         out.append({"feature": column, "importance": float(np.mean(drops)), "std": float(np.std(drops))})
     return sorted(out, key=lambda r: -r["importance"])
 
@@ -272,7 +273,7 @@ def evaluate_model_dir(
 
     parity = dict(manifest.get("parity") or {})
     parity.update({"onnx_max_abs_diff": onnx_diff, "tolerance": tolerance(task), "golden_requests": golden})
-    importance = permutation_importance(bundle, load_holdout_reference(path)[0], y)
+    importance = permutation_importance(bundle.onnx, load_holdout_reference(path)[0], y)
     written = _write_evaluation(path, manifest, metrics, gates, parity, champion, y, scored, importance)
     return Evaluation(path, manifest, metrics, gates, parity, champion, written)
 
