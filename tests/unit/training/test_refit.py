@@ -112,3 +112,17 @@ def test_no_refit_when_the_gates_already_fail(
         )
     assert rows == [640]  # the refit would have been wasted on a model the gate rejects
     assert not (tmp_path / "m").exists()
+
+
+def test_the_holdout_estimate_is_read_only_where_a_refit_happened(model_dir: Path, tmp_path: Path) -> None:
+    from liveml.training.evaluate import holdout_estimate
+
+    ref = _npz(model_dir)
+    np.testing.assert_array_equal(holdout_estimate(model_dir), ref["estimate"])
+    # Without a refit the served model is the scored one: its ONNX outputs are the estimate.
+    np.savez_compressed(
+        tmp_path / "holdout_reference.npz", expected=ref["estimate"], estimate=ref["estimate"]
+    )
+    assert holdout_estimate(tmp_path) is None
+    np.savez_compressed(tmp_path / "holdout_reference.npz", expected=ref["expected"], y_true=ref["y_true"])
+    assert holdout_estimate(tmp_path) is None  # written before the refit existed

@@ -108,11 +108,22 @@ PERMUTATION_ROWS = 2000
 
 
 def _truth(model_dir: Path) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64] | None]:
-    """The holdout's labels, and the holdout-scored model's outputs when the served one was refit
-    (model directories written before the refit have none: their ONNX outputs are the estimate)."""
     with np.load(model_dir / HOLDOUT_REFERENCE, allow_pickle=False) as npz:
-        estimate = np.asarray(npz["estimate"], dtype=np.float64) if "estimate" in npz.files else None
-        return np.asarray(npz["y_true"]), estimate
+        return np.asarray(npz["y_true"]), holdout_estimate(npz)
+
+
+def holdout_estimate(source: str | Path | Any) -> npt.NDArray[np.float64] | None:
+    """The holdout-scored model's outputs on the holdout, when the served model was refit on every
+    row (it has seen the holdout, so it must not be scored there); ``None`` otherwise, and for model
+    directories written before the refit existed. ``source``: a model directory or an open npz."""
+    if isinstance(source, str | Path):
+        with np.load(Path(source) / HOLDOUT_REFERENCE, allow_pickle=False) as npz:
+            return holdout_estimate(npz)
+    if "estimate" not in source.files:
+        return None
+    estimate = np.asarray(source["estimate"], dtype=np.float64)
+    expected = np.asarray(source["expected"], dtype=np.float64)
+    return None if np.array_equal(estimate, expected) else estimate
 
 
 def _same_holdout(a: ModelBundle, b: ModelBundle) -> bool:
