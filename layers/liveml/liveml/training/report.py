@@ -96,6 +96,8 @@ def plots(
 
 def _history(plt: Any, done: list[dict[str, Any]]) -> str:
     """Each completed trial's mean CV score, coloured by family, and the best so far."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6, 4))
     for i, family in enumerate(sorted({str(t.get("family")) for t in done})):
         mine = [t for t in done if str(t.get("family")) == family]
@@ -110,6 +112,7 @@ def _history(plt: Any, done: list[dict[str, Any]]) -> str:
     vals = [float(t["value"]) for t in done]
     ax.step(xs, np.maximum.accumulate(vals), where="post", color="black", linewidth=1, label="best so far")
     ax.legend(fontsize="small")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are numbered, not measured
     ax.set(xlabel="trial", ylabel="mean CV score", title="Optimisation history (by family)")
     return _png(fig)
 
