@@ -194,7 +194,10 @@ def score_candidate(
     y: npt.NDArray[Any],
     as_of: float | None,
     columns: list[str],
+    estimate: npt.NDArray[np.float64] | None = None,
 ) -> Candidate:
+    """``estimate``: this version's own outputs on ``rows`` from the model it scored on them before
+    it was refit on every row (see ``liveml.training.evaluate``); its served model saw these rows."""
     from liveml.training.errors import TrainingError
     from liveml.training.evaluate import champion_outputs
     from liveml.training.metrics import holdout_metrics
@@ -207,7 +210,11 @@ def score_candidate(
     }
     try:
         bundle = load_model_dir(model_dir)
-        outputs = champion_outputs(bundle, rows, task=task, classes=classes, as_of=as_of)
+        outputs = (
+            estimate
+            if estimate is not None
+            else champion_outputs(bundle, rows, task=task, classes=classes, as_of=as_of)
+        )
     except (TrainingError, AdviseError) as exc:
         return Candidate(**base, excluded=str(exc))
     metrics = {
@@ -272,8 +279,21 @@ def compare(
     columns = segment_columns(contract, segments)
     rows, y = _rows(newest_dir), _truth(newest_dir)
     as_of = reference.onnx.pregraph.reference_time
+    from liveml.training.evaluate import holdout_estimate
+
+    own = holdout_estimate(newest_dir)  # the holdout is the newest version's: score it honestly
     scored = [
-        score_candidate(v, d, task=task, classes=classes, rows=rows, y=y, as_of=as_of, columns=columns)
+        score_candidate(
+            v,
+            d,
+            task=task,
+            classes=classes,
+            rows=rows,
+            y=y,
+            as_of=as_of,
+            columns=columns,
+            estimate=own if d == newest_dir else None,
+        )
         for v, d in pairs
     ]
     primary = PRIMARY_METRIC[task]

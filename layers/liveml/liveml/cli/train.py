@@ -31,6 +31,12 @@ def train_command(
     seed: int = typer.Option(0, "--seed", "-s", help="Same seed and data, same model (trial-bound runs)."),
     champion: Path | None = typer.Option(None, "--champion", help="Current model directory to beat."),
     force: bool = typer.Option(False, "--force", help="Replace OUT if it exists."),
+    refit: bool = typer.Option(
+        True,
+        "--refit/--no-refit",
+        help="Refit the chosen model on every row once its holdout figures pass the gates (default); "
+        "--no-refit serves the model fitted on 80% that the holdout scored.",
+    ),
 ) -> None:
     """Validate DATA against the contract, search and train a model, gate it, export it to OUT."""
     console = Console()
@@ -69,6 +75,7 @@ def train_command(
                 champion_dir=champion,
                 progress=on_trial,
                 overwrite=force,
+                refit=refit,
             )
     except DataQualityError as exc:
         err.print(exc.report.render())

@@ -232,9 +232,12 @@ def registry_holdout(model: str, version: str, *, max_ece: float = 0.05) -> Hold
         data = get_bytes(artifact.uri)
         if hashlib.sha256(data).hexdigest() == artifact.sha256:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                if "y_true" in npz.files and npz["expected"].ndim == 2 and npz["expected"].shape[1] == 2:
+                # The holdout-scored model's probabilities when the served one was refit on every
+                # row: the refit model has seen the holdout and would look better calibrated there.
+                probs = npz["estimate"] if "estimate" in npz.files else npz["expected"]
+                if "y_true" in npz.files and probs.ndim == 2 and probs.shape[1] == 2:
                     ece = expected_calibration_error(
-                        npz["y_true"].astype(np.float64), npz["expected"][:, 1].astype(np.float64)
+                        npz["y_true"].astype(np.float64), probs[:, 1].astype(np.float64)
                     )
         else:
             log.error("holdout reference of %s v%s fails its sha256: calibration unknown", model, version)

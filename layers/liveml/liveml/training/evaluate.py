@@ -7,9 +7,13 @@ very ONNX file that will serve. ``fit_and_export`` writes the directory; this co
 1. every artifact's sha256 is checked against the manifest (a tampered file is refused);
 2. ONNX parity against scikit-learn's saved holdout outputs, and the golden requests replayed
    through the runtime's dict path (``ExportError`` when either disagrees);
-3. the holdout metrics from the ONNX outputs, the contract's gates and, given a champion's model
-   directory, the champion/challenger gate on *this* run's raw holdout rows (``holdout_rows.jsonl``);
-4. ``report.html`` with its plots and the final model card are written, and the manifest is
+3. the holdout metrics, the contract's gates and, given a champion's model directory, the
+   champion/challenger gate on *this* run's raw holdout rows (``holdout_rows.jsonl``). When the
+   served model was refit on every row, it has seen the holdout: the metrics and the challenger's
+   score then come from the holdout-scored model's saved outputs (``estimate``), never from the
+   served model on rows it was trained on; without a refit they come from the ONNX outputs;
+4. permutation importance of each raw column, on the holdout, with the ONNX model that serves;
+5. ``report.html`` with its plots and the final model card are written, and the manifest is
    re-sealed (metrics, gates, parity, evaluation, artifacts with their sha256) — last.
 
 A failed gate does not raise here: the report is still worth writing (the failure notification
@@ -30,6 +34,7 @@ import numpy.typing as npt
 from liveml.contract import Contract
 from liveml.inference import (
     ModelBundle,
+    OnnxModel,
     load_holdout_reference,
     load_model_dir,
     read_artifact,
@@ -97,9 +102,68 @@ def read_holdout_rows(model_dir: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def _truth(model_dir: Path) -> npt.NDArray[Any]:
+#: permutation importance: shuffles per column, and the most holdout rows it scores
+PERMUTATION_REPEATS = 3
+PERMUTATION_ROWS = 2000
+
+
+def _truth(model_dir: Path) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64] | None]:
     with np.load(model_dir / HOLDOUT_REFERENCE, allow_pickle=False) as npz:
-        return np.asarray(npz["y_true"])
+        return np.asarray(npz["y_true"]), holdout_estimate(npz)
+
+
+def holdout_estimate(source: str | Path | Any) -> npt.NDArray[np.float64] | None:
+    """The holdout-scored model's outputs on the holdout, when the served model was refit on every
+    row (it has seen the holdout, so it must not be scored there); ``None`` otherwise, and for model
+    directories written before the refit existed. ``source``: a model directory or an open npz."""
+    if isinstance(source, str | Path):
+        with np.load(Path(source) / HOLDOUT_REFERENCE, allow_pickle=False) as npz:
+            return holdout_estimate(npz)
+    if "estimate" not in source.files:
+        return None
+    estimate = np.asarray(source["estimate"], dtype=np.float64)
+    expected = np.asarray(source["expected"], dtype=np.float64)
+    return None if np.array_equal(estimate, expected) else estimate
+
+
+def _same_holdout(a: ModelBundle, b: ModelBundle) -> bool:
+    """Both model directories hold the same raw holdout rows (same sha256)."""
+    sha = [(m.manifest.get("artifacts") or {}).get(HOLDOUT_ROWS, {}).get("sha256") for m in (a, b)]
+    return sha[0] is not None and sha[0] == sha[1]
+
+
+def permutation_importance(
+    model: OnnxModel,
+    inputs: dict[str, npt.NDArray[Any]],
+    y: npt.NDArray[Any],
+    *,
+    repeats: int = PERMUTATION_REPEATS,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """How much the primary metric drops when one raw column's values are shuffled across the
+    holdout rows (every graph input it feeds, together), scored by ONNX Runtime on ``model``.
+    Model-agnostic, so linear models and boosting are ranked alike. Best first."""
+    task = model.task
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, PERMUTATION_ROWS, replace=False)) if n > PERMUTATION_ROWS else np.arange(n)
+    base_inputs = {k: v[rows] for k, v in inputs.items()}
+    y_rows = y[rows]
+    base = score(task, y_rows, model.run_inputs(base_inputs))
+    if not np.isfinite(base):  # e.g. one class only in these rows: nothing to measure a drop from
+        return []
+    by_column: dict[str, list[str]] = {}
+    for g in model.pregraph.graph_inputs():
+        by_column.setdefault(g.source, []).append(g.name)
+    out = []
+    for column, names in by_column.items():
+        drops = []
+        for _ in range(repeats):
+            order = rng.permutation(len(rows))
+            shuffled = {**base_inputs, **{name: base_inputs[name][order] for name in names}}
+            drops.append(base - score(task, y_rows, model.run_inputs(shuffled)))
+        out.append({"feature": column, "importance": float(np.mean(drops)), "std": float(np.std(drops))})
+    return sorted(out, key=lambda r: -r["importance"])
 
 
 def check_parity(bundle: ModelBundle) -> tuple[float, npt.NDArray[np.float64]]:
@@ -186,18 +250,26 @@ def evaluate_model_dir(
 
     onnx_diff, outputs = check_parity(bundle)
     golden = check_golden(bundle)
-    y = _truth(path)
-    metrics = holdout_metrics(task, y, outputs)
+    y, estimate = _truth(path)
+    scored = outputs if estimate is None else estimate
+    metrics = holdout_metrics(task, y, scored)
     gates = check_gates(contract.gates, metrics)
 
     champion: dict[str, Any] | None = None
     if champion_dir is not None:
         champ = load_model_dir(champion_dir)
-        rows = read_holdout_rows(path)
-        as_of = bundle.onnx.pregraph.reference_time
-        champ_score = score(task, y, champion_outputs(champ, rows, task=task, classes=classes, as_of=as_of))
+        champ_y, champ_estimate = _truth(champ.path)
+        if champ_estimate is not None and _same_holdout(bundle, champ) and np.array_equal(champ_y, y):
+            # The champion was refit on these very rows (the same data, split alike): its served
+            # model would score in-sample here, so compare it by its own holdout estimate, as this one.
+            champ_outputs = champ_estimate
+        else:
+            rows = read_holdout_rows(path)
+            as_of = bundle.onnx.pregraph.reference_time
+            champ_outputs = champion_outputs(champ, rows, task=task, classes=classes, as_of=as_of)
+        champ_score = score(task, y, champ_outputs)
         margin = float(contract.gates.challenger_margin if margin is None else margin)
-        gate = champion_gate(task, score(task, y, outputs), champ_score, margin)
+        gate = champion_gate(task, score(task, y, scored), champ_score, margin)
         gates.append(gate)
         champion = {
             "version": champion_label,
@@ -212,7 +284,8 @@ def evaluate_model_dir(
 
     parity = dict(manifest.get("parity") or {})
     parity.update({"onnx_max_abs_diff": onnx_diff, "tolerance": tolerance(task), "golden_requests": golden})
-    written = _write_evaluation(path, manifest, metrics, gates, parity, champion, y, outputs)
+    importance = permutation_importance(bundle.onnx, load_holdout_reference(path)[0], y)
+    written = _write_evaluation(path, manifest, metrics, gates, parity, champion, y, scored, importance)
     return Evaluation(path, manifest, metrics, gates, parity, champion, written)
 
 
@@ -225,16 +298,25 @@ def _write_evaluation(
     champion: dict[str, Any] | None,
     y: npt.NDArray[Any],
     outputs: npt.NDArray[np.float64],
+    importance: list[dict[str, Any]],
 ) -> list[str]:
     task = str(manifest["task"])
     card: dict[str, Any] = json.loads(read_artifact(path, manifest, MODEL_CARD_JSON))
-    card.update({"metrics": metrics, "gates": gates, "parity": parity, "champion": champion})
+    card.update(
+        {
+            "metrics": metrics,
+            "gates": gates,
+            "parity": parity,
+            "champion": champion,
+            "permutation_importance": importance,
+        }
+    )
     trials = json.loads(read_artifact(path, manifest, TRIALS))
-    importances = [(str(n), float(v)) for n, v in card.get("feature_importances", [])]
+    importances = [(r["feature"], r["importance"]) for r in importance]
     images = reporting.plots(task, y, outputs, manifest.get("classes"), trials, importances)
     (path / MODEL_CARD_JSON).write_text(json.dumps(card, indent=1), encoding="utf-8")
     (path / MODEL_CARD_MD).write_text(reporting.card_markdown(card), encoding="utf-8")
-    (path / REPORT).write_text(reporting.report_html(card, images, importances), encoding="utf-8")
+    (path / REPORT).write_text(reporting.report_html(card, images, importance), encoding="utf-8")
 
     manifest.update(
         {

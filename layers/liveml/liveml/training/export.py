@@ -43,6 +43,43 @@ def sklearn_outputs(pipeline: Pipeline, df: pd.DataFrame, task: str) -> npt.NDAr
     return np.asarray(pipeline.predict_proba(df), dtype=np.float64)
 
 
+def floor_float32(values: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """The largest float32 value <= each value, as float64. For any float32 ``x``,
+    ``x <= t`` exactly when ``x <= floor_float32(t)``, and the result survives a cast to float32."""
+    t = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        f = t.astype(np.float32)
+    down = np.nextafter(f, np.float32(-np.inf))
+    return np.where(f.astype(np.float64) > t, down, f).astype(np.float64)
+
+
+def make_float32_exact(pipeline: Pipeline) -> Pipeline:
+    """Make a fitted pipeline's trees take the same branches in ONNX Runtime (float32) as in
+    scikit-learn (float64), by construction; returns the pipeline, changed in place.
+
+    The graph inputs are float32 already (the pre-graph step casts every numeric input), and the
+    imputers' fill values are snapped to float32 here, so every value a tree compares is a float32
+    value on both sides. Each split threshold ``t`` then becomes the largest float32 value ``<= t``:
+    it splits every float32 input exactly as ``t`` did, so scikit-learn's predictions do not change,
+    and ONNX stores it without rounding. (Without this, ONNX rounds a threshold to the nearest float32,
+    and an input equal to that rounded value goes left in ONNX and right in scikit-learn.)"""
+    columns = pipeline.named_steps.get("columns")
+    for _, trans, _ in getattr(columns, "transformers_", []):
+        steps = trans.named_steps.values() if isinstance(trans, Pipeline) else [trans]
+        for step in steps:
+            if hasattr(step, "statistics_") and np.asarray(step.statistics_).dtype.kind == "f":
+                step.statistics_ = floor_float32(step.statistics_)
+    model = pipeline.steps[-1][1]
+    for predictors in getattr(model, "_predictors", []):  # HistGradientBoosting
+        for predictor in predictors:
+            predictor.nodes["num_threshold"] = floor_float32(predictor.nodes["num_threshold"])
+    for tree in np.asarray(getattr(model, "estimators_", []), dtype=object).ravel():  # forests, boosting
+        if hasattr(tree, "tree_"):
+            # ``tree_.threshold`` is a view of the tree's node array: assigning into it changes the tree.
+            tree.tree_.threshold[:] = floor_float32(tree.tree_.threshold)
+    return pipeline
+
+
 def to_onnx(pipeline: Pipeline, task: str) -> bytes:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType

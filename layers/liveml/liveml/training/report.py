@@ -82,23 +82,39 @@ def plots(
         ax.plot([lo, hi], [lo, hi], linestyle=":", color="grey")
         ax.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual (holdout)")
         out["Predicted vs actual"] = _png(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
     done = [t for t in trials if t.get("value") is not None and t.get("state") == "COMPLETE"]
     if done:
-        xs = [int(t["number"]) for t in done]
-        vals = [float(t["value"]) for t in done]
-        ax.scatter(xs, vals, s=12, label="trial")
-        ax.step(xs, np.maximum.accumulate(vals), where="post", color="C1", label="best so far")
-        ax.legend()
-    ax.set(xlabel="trial", ylabel="mean CV score", title="Optimisation history")
-    out["Optimisation history"] = _png(fig)
+        out["Optimisation history"] = _history(plt, done)
     if importances:
         top = importances[:20][::-1]
         fig, ax = plt.subplots(figsize=(6, max(2.5, 0.25 * len(top) + 1)))
         ax.barh([n for n, _ in top], [v for _, v in top])
-        ax.set_title("Feature importances")
+        ax.set(title="Permutation importance (holdout, ONNX)", xlabel="drop in the primary metric")
         out["Feature importances"] = _png(fig)
     return out
+
+
+def _history(plt: Any, done: list[dict[str, Any]]) -> str:
+    """Each completed trial's mean CV score, coloured by family, and the best so far."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, family in enumerate(sorted({str(t.get("family")) for t in done})):
+        mine = [t for t in done if str(t.get("family")) == family]
+        ax.scatter(
+            [int(t["number"]) for t in mine],
+            [float(t["value"]) for t in mine],
+            s=16,
+            color=f"C{i}",
+            label=family,
+        )
+    xs = [int(t["number"]) for t in done]
+    vals = [float(t["value"]) for t in done]
+    ax.step(xs, np.maximum.accumulate(vals), where="post", color="black", linewidth=1, label="best so far")
+    ax.legend(fontsize="small")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are numbered, not measured
+    ax.set(xlabel="trial", ylabel="mean CV score", title="Optimisation history (by family)")
+    return _png(fig)
 
 
 def feature_importances(pipeline: Any) -> list[tuple[str, float]]:
@@ -133,6 +149,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"- **Search:** {card['search']['trials']} trials in {card['search']['seconds']:.1f} s, "
         f"seed {card['search']['seed']}, {card['search']['folds']}-fold CV {card['primary_metric']} "
         f"{card['search']['cv_score']:.4f}",
+        *[f"- {note}" for note in selection_notes(card)],
         "",
         "## Parameters",
         "",
@@ -175,6 +192,18 @@ def card_markdown(card: dict[str, Any]) -> str:
         ),
         f"- Golden requests: {card['golden_requests']} (golden_requests.json)",
         "",
+    ]
+    importance = card.get("permutation_importance") or []
+    if importance:
+        lines += [
+            "## Top features",
+            "",
+            f"Permutation importance on the holdout (drop in {card['primary_metric']}):",
+            "",
+        ]
+        lines += [f"- {r['feature']}: {r['importance']:.4f}" for r in importance[:10]]
+        lines.append("")
+    lines += [
         "## Limitations",
         "",
         "Trained on the data described above; predictions for players unlike those rows (new countries,",
@@ -185,25 +214,107 @@ def card_markdown(card: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def report_html(card: dict[str, Any], images: dict[str, str], importances: list[tuple[str, float]]) -> str:
+def _section(title: str, body: str) -> str:
+    """A report section, or nothing when it has nothing to show."""
+    return f"<h2>{html.escape(title)}</h2>{body}\n" if body else ""
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
+
+
+def selection_notes(card: dict[str, Any]) -> list[str]:
+    """What a reader must know about how the served model was chosen and fitted (plain text)."""
+    notes = []
+    refit = card.get("refit") or {}
+    data = card["data"]
+    if refit.get("done"):
+        notes.append(
+            f"The holdout metrics are from a model fitted on {data['train_rows']} rows (80%) and scored on "
+            f"the {data['holdout_rows']} held back; the served model is refit on all {refit['rows']} rows "
+            "with the same configuration. Parity and the golden requests are checked on the served model."
+        )
+    elif refit:
+        notes.append(f"The served model is the one scored on the holdout ({refit.get('reason')}).")
+    search = card["search"]
+    if search.get("within_noise"):
+        margin = search.get("noise_margin")
+        notes.append(
+            "The search's winner is within noise: the best configurations' cross-validated scores differ "
+            + (
+                f"by less than {margin:.4f}"
+                if isinstance(margin, float)
+                else "by less than their fold spread"
+            )
+            + ", so another of them would likely do as well."
+        )
+    for r in (card.get("selection") or {}).get("rejected", []):
+        notes.append(
+            f"Candidate #{r['rank']} ({r['family']}, CV {r['cv_score']:.4f}) was not served: {r['reason']}"
+        )
+    return notes
+
+
+def report_html(card: dict[str, Any], images: dict[str, str], importance: list[dict[str, Any]]) -> str:
+    """The HTML report; every section shows content or is left out."""
     esc = html.escape
-    metrics = "".join(
-        f"<tr><td>{esc(k)}</td><td>{esc(f'{v:.4f}' if isinstance(v, float) else str(v))}</td></tr>"
-        for k, v in card["metrics"].items()
-        if k != "confusion_matrix"
+    metrics = _table(
+        [[esc(k), _fmt(v)] for k, v in card["metrics"].items() if k != "confusion_matrix"],
+        ["metric", "value"],
     )
-    gates = "".join(
-        f"<tr class='{'ok' if g['passed'] else 'bad'}'><td>{esc(g['gate'])}</td><td>{esc(g['metric'])}</td>"
-        f"<td>{g['threshold']:.4f}</td><td>{'n/a' if g['value'] is None else f'{g["value"]:.4f}'}</td>"
-        f"<td>{'passed' if g['passed'] else 'FAILED'}</td></tr>"
-        for g in card["gates"]
+    gates = _table(
+        [
+            [
+                esc(g["gate"]),
+                esc(g["metric"]),
+                f"{g['threshold']:.4f}",
+                _fmt(g["value"]),
+                "passed" if g["passed"] else "<b>FAILED</b>",
+            ]
+            for g in card["gates"]
+        ],
+        ["gate", "metric", "threshold", "value", "verdict"],
+    )
+    notes = "".join(f"<li>{esc(n)}</li>" for n in selection_notes(card))
+    search = card["search"]
+    families = ", ".join(search.get("families") or [])
+    search_text = (
+        f"<p>{search['trials']} trials in {search['seconds']:.1f} s"
+        + (f" over the families {esc(families)}" if families else "")
+        + f"; the served configuration's {search['folds']}-fold CV {esc(card['primary_metric'])} is "
+        f"{search['cv_score']:.4f}.</p>" + (f"<ul>{notes}</ul>" if notes else "")
+    )
+    p = card["parity"]
+    compact = p.get("compact_max_abs_diff")
+    parity = (
+        f"<p>ONNX max |diff| vs scikit-learn on the holdout: {p['onnx_max_abs_diff']:.2e} "
+        f"(tolerance {p['tolerance']:g}); golden requests replayed: {p.get('golden_requests', 0)}; "
+        + (f"compact model max |diff| {compact:.2e}.</p>" if compact is not None else "no compact model.</p>")
     )
     figures = "".join(
         f"<figure><img alt='{esc(t)}' src='data:image/png;base64,{b64}'>"
         f"<figcaption>{esc(t)}</figcaption></figure>"
         for t, b64 in images.items()
     )
-    top = "".join(f"<tr><td>{esc(n)}</td><td>{v:.4f}</td></tr>" for n, v in importances[:20])
+    top = _table(
+        [[esc(r["feature"]), f"{r['importance']:.4f}", f"{r['std']:.4f}"] for r in importance[:20]],
+        ["column", "drop in " + card["primary_metric"], "std over shuffles"],
+    )
+    if top and (card.get("refit") or {}).get("done"):
+        top = (
+            "<p>Measured on the holdout with the served ONNX model, which the refit fitted on these rows "
+            "too: the ranking says what the model relies on, not how it generalises.</p>" + top
+        )
+    elif top:
+        top = "<p>Measured on the holdout with the served ONNX model.</p>" + top
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>LiveML report: {esc(card["name"])}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
@@ -213,12 +324,8 @@ figure{{display:inline-block;margin:.5em}}pre{{background:#f6f6f6;padding:.6em}}
 <p>Task {esc(card["task"])}; created {esc(card["created_at"])}; contract {esc(card["contract"]["name"])}
 v{card["contract"]["version"]}; data sha256 {esc(str(card["data"].get("sha256")))};
 {card["data"]["train_rows"]} train / {card["data"]["holdout_rows"]} holdout rows.</p>
-<h2>Holdout metrics</h2><table>{metrics}</table>
-<h2>Gates</h2><table><tr><th>gate</th><th>metric</th><th>threshold</th><th>value</th><th></th></tr>{gates}</table>
+{_section("Holdout metrics", metrics)}{_section("Gates", gates)}{_section("Search", search_text)}\
 <h2>Parameters</h2><pre>{esc(json.dumps(card["params"], indent=2, sort_keys=True))}</pre>
-<h2>Parity</h2><p>ONNX max |diff| {card["parity"]["onnx_max_abs_diff"]:.2e};
-compact {esc(str(card["parity"].get("compact_max_abs_diff")))}</p>
-<h2>Plots</h2>{figures}
-<h2>Top features</h2><table>{top}</table>
+{_section("Parity", parity)}{_section("Plots", figures)}{_section("Top features", top)}\
 </body></html>
 """

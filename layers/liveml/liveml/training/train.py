@@ -5,6 +5,7 @@ so the Train Lambda need not carry them."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import shutil
@@ -46,21 +47,35 @@ from liveml.modeldir import (
 )
 from liveml.monitoring.sketches import holdout_predictions, reference_sketch
 from liveml.training import report as reporting
-from liveml.training.errors import TrainingError
+from liveml.training.errors import ExportError, TrainingError
 from liveml.training.evaluate import evaluate_model_dir
 from liveml.training.export import (
     check_compact_parity,
+    check_onnx_parity,
     graph_inputs,
+    make_float32_exact,
     sklearn_outputs,
     to_compact,
     to_onnx,
 )
+from liveml.training.gates import check_gates
 from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics
 from liveml.training.parity import tolerance
 from liveml.training.tuning import SearchResult, TrialEvent, make_pipeline, search
 
 REFERENCE_SAMPLE_ROWS = 2000
 GOLDEN_REQUEST_ROWS = 5
+#: how many of the search's best configurations are tried, in order, before giving up on exporting
+#: one that ONNX reproduces (each try costs one or two fits; only a failure pays for the next one)
+MAX_CANDIDATES = 3
+
+
+def refit_note(holdout_fraction: float) -> str:
+    """The model card's words for what the holdout figures estimate after a refit."""
+    return (
+        f"metrics are from a model fitted on {round(100 * (1 - holdout_fraction))}%, "
+        "the served model is refit on 100%"
+    )
 
 
 @dataclass
@@ -172,6 +187,7 @@ def fit_and_export(
     validate: bool = True,
     overwrite: bool = False,
     first_trials: list[dict[str, Any]] | None = None,
+    refit: bool = True,
 ) -> FitResult:
     """Validate, search, refit and export one model into ``out_dir``: the first phase, needing
     scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib. The directory is complete
@@ -187,6 +203,7 @@ def fit_and_export(
         families,
         validate,
         first_trials,
+        refit,
     )
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
@@ -210,27 +227,69 @@ class FitOptions:
     validate: bool = True
     #: The search's first trials (see ``tuning.search``): one, for a SageMaker training job.
     first_trials: list[dict[str, Any]] | None = None
+    #: Refit the chosen configuration on every row (train + holdout) once its holdout figures pass
+    #: the contract's gates; the served model then saw 25% more data. Off: the model that was scored
+    #: on the holdout is the one served.
+    refit: bool = True
 
 
 @dataclass
 class _Fitted:
-    """The refit pipeline and everything the model directory is written from."""
+    """The served pipeline and everything the model directory is written from."""
 
     contract: Contract
     task: str
     classes: list[str] | None
     result: SearchResult
+    #: the configuration served (the search's best, or the runner-up that passed parity)
+    candidate: _Candidate
+    #: the pipeline that serves: refit on every row, or the holdout-scored one without refit
     pipeline: Any
     train: pd.DataFrame
     hold: pd.DataFrame
     y_hold: npt.NDArray[Any]
+    #: the served pipeline's outputs on the holdout: what ONNX parity is checked against
     expected: npt.NDArray[np.float64]
+    #: the holdout-scored (80%) pipeline's outputs on the holdout: the honest estimate
+    estimate: npt.NDArray[np.float64]
     metrics: dict[str, Any]
     onnx_bytes: bytes
     compact: dict[str, Any] | None
     compact_diff: float | None
     rows: int
     data_sha256: str | None
+    #: what happened to the refit: {"done": bool, "rows": N served model was fitted on, "reason"}
+    refit: dict[str, Any] = field(default_factory=dict)
+    #: better-ranked candidates that could not be served, each with the reason
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One completed configuration of the search."""
+
+    rank: int
+    family: str
+    params: dict[str, Any]
+    cv_score: float
+
+
+def ranked_candidates(result: SearchResult) -> list[_Candidate]:
+    """The search's completed configurations, best mean CV score first (ties: earlier trial),
+    each configuration once; the first is ``result``'s own choice."""
+    done = [
+        t for t in result.trials if t.state == "COMPLETE" and t.value is not None and math.isfinite(t.value)
+    ]
+    done.sort(key=lambda t: (-float(t.value or 0.0), t.number))
+    seen: set[str] = set()
+    out = [_Candidate(1, result.family, dict(result.params), float(result.cv_score))]
+    seen.add(json.dumps([result.family, result.params], sort_keys=True, default=str))
+    for t in done:
+        key = json.dumps([t.family, t.params], sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(_Candidate(len(out) + 1, t.family, dict(t.params), float(t.value or 0.0)))
+    return out
 
 
 def _prepare(df: pd.DataFrame, contract: Contract, options: FitOptions) -> tuple[pd.DataFrame, str | None]:
@@ -247,7 +306,8 @@ def _prepare(df: pd.DataFrame, contract: Contract, options: FitOptions) -> tuple
 
 
 def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
-    """Split a holdout, search, refit the best pipeline on the rest and export it."""
+    """Split a holdout, search, then fit, refit and export the best configuration that ONNX
+    reproduces (the search's best unless it fails to export; see ``_fit_candidate``)."""
     df, data_sha256 = _prepare(df, contract, options)
     task = str(contract.task)
     y, classes = encode_target(contract, df[contract.target])
@@ -280,29 +340,109 @@ def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
         progress=options.progress,
         first_trials=options.first_trials,
     )
-    pipeline = make_pipeline(spec, result.family, result.params, task, options.seed, inter)
-    with threadpool_limits(limits=1):
-        pipeline.fit(train, y_train)
-    expected = sklearn_outputs(pipeline, hold, task)
+    split = _Split(df, train, hold, y, y_train, y_hold, spec, inter)
+    rejected: list[dict[str, Any]] = []
+    for candidate in ranked_candidates(result)[:MAX_CANDIDATES]:
+        try:
+            fitted = _fit_candidate(candidate, split, contract, task, classes, options)
+        except ExportError as exc:
+            # Recorded in the model card; the next-best configuration gets its chance.
+            rejected.append(
+                {
+                    "rank": candidate.rank,
+                    "family": candidate.family,
+                    "params": candidate.params,
+                    "cv_score": candidate.cv_score,
+                    "reason": str(exc),
+                }
+            )
+            continue
+        fitted.result, fitted.rejected, fitted.data_sha256 = result, rejected, data_sha256
+        return fitted
+    reasons = "; ".join(f"#{r['rank']} {r['family']}: {r['reason']}" for r in rejected)
+    raise ExportError(
+        f"none of the search's {len(rejected)} best configurations exports faithfully: {reasons}"
+    )
 
-    # ONNX parity needs ONNX Runtime: evaluate_model_dir checks it against ``expected``, saved beside.
-    compact = to_compact(pipeline, task, classes)
+
+@dataclass
+class _Split:
+    """The labelled rows, their holdout split and the search's feature choices."""
+
+    df: pd.DataFrame
+    train: pd.DataFrame
+    hold: pd.DataFrame
+    y: npt.NDArray[Any]
+    y_train: npt.NDArray[Any]
+    y_hold: npt.NDArray[Any]
+    spec: dict[str, Any]
+    interactions: list[str]
+
+
+def _fit_candidate(
+    candidate: _Candidate,
+    split: _Split,
+    contract: Contract,
+    task: str,
+    classes: list[str] | None,
+    options: FitOptions,
+) -> _Fitted:
+    """Fit one configuration on the training rows and score it on the holdout; if its figures pass
+    the contract's gates, refit it on every row (``options.refit``); export the served pipeline.
+
+    Cost, for the search's deadline: one fit of the chosen configuration on the training rows plus,
+    with refit, one more on all rows (1.25x the rows), then the ONNX and compact exports (under a
+    second for most models). A runner-up is fitted only when a better candidate failed to export.
+    ``ExportError`` when the served pipeline cannot be exported faithfully."""
+
+    def fitted(rows: pd.DataFrame, y: npt.NDArray[Any]) -> Any:
+        pipe = make_pipeline(
+            split.spec, candidate.family, candidate.params, task, options.seed, split.interactions
+        )
+        with threadpool_limits(limits=1):
+            pipe.fit(rows, y)
+        return make_float32_exact(pipe)
+
+    scored = fitted(split.train, split.y_train)
+    estimate = sklearn_outputs(scored, split.hold, task)
+    metrics = holdout_metrics(task, split.y_hold, estimate)
+    failed_gates = [g["gate"] for g in check_gates(contract.gates, metrics) if not g["passed"]]
+    if not options.refit:
+        served, refit = scored, {"done": False, "rows": len(split.train), "reason": "refit turned off"}
+    elif failed_gates:
+        # The Evaluate step will reject this model on these figures; a refit would be wasted.
+        served = scored
+        refit = {"done": False, "rows": len(split.train), "reason": f"gates failed: {failed_gates}"}
+    else:
+        served = fitted(split.df, split.y)
+        refit = {"done": True, "rows": len(split.df), "reason": refit_note(options.holdout_fraction)}
+
+    onnx_bytes = to_onnx(served, task)
+    if importlib.util.find_spec("onnxruntime") is not None:
+        # Where ONNX Runtime is installed (the CLI, tests), parity is checked here, so a failure can
+        # still fall back to the runner-up; the Train function has none and Evaluate checks it there.
+        check_onnx_parity(onnx_bytes, served, split.hold, task, classes)
+    expected = estimate if served is scored else sklearn_outputs(served, split.hold, task)
+    compact = to_compact(served, task, classes)
     return _Fitted(
         contract=contract,
         task=task,
         classes=classes,
-        result=result,
-        pipeline=pipeline,
-        train=train,
-        hold=hold,
-        y_hold=y_hold,
+        result=SearchResult(candidate.family, candidate.params, candidate.cv_score),
+        candidate=candidate,
+        pipeline=served,
+        train=split.train,
+        hold=split.hold,
+        y_hold=split.y_hold,
         expected=expected,
-        metrics=holdout_metrics(task, y_hold, expected),
-        onnx_bytes=to_onnx(pipeline, task),
+        estimate=estimate,
+        metrics=metrics,
+        onnx_bytes=onnx_bytes,
         compact=compact,
-        compact_diff=check_compact_parity(compact, pipeline, hold, task, expected) if compact else None,
-        rows=len(df),
-        data_sha256=data_sha256,
+        compact_diff=check_compact_parity(compact, served, split.hold, task, expected) if compact else None,
+        rows=len(split.df),
+        data_sha256=None,
+        refit=refit,
     )
 
 
@@ -314,9 +454,9 @@ def _fit_into(tmp: Path, df: pd.DataFrame, contract: Contract, options: FitOptio
         tmp,
         manifest,
         fitted.metrics,
-        fitted.result.family,
-        fitted.result.params,
-        fitted.result.cv_score,
+        fitted.candidate.family,
+        fitted.candidate.params,
+        fitted.candidate.cv_score,
         len(fitted.result.trials),
         time.monotonic() - started,
         fitted.compact_diff,
@@ -351,7 +491,8 @@ def _write_artifacts(tmp: Path, fitted: _Fitted, seed: int) -> dict[str, Any]:
         contract,
         {c: train[c].to_numpy() for c in sample_cols},
         task=fitted.task,
-        predictions=holdout_predictions(fitted.expected, fitted.task, fitted.classes),
+        # The holdout-scored model's outputs: unseen rows, as live traffic will be.
+        predictions=holdout_predictions(fitted.estimate, fitted.task, fitted.classes),
         seed=seed,
     )
     _write(tmp / REFERENCE_SKETCH, sketch.to_json())
@@ -361,7 +502,15 @@ def _write_artifacts(tmp: Path, fitted: _Fitted, seed: int) -> dict[str, Any]:
     arrays: dict[str, Any] = {
         f"input:{k}": (v.astype(str) if v.dtype == object else v) for k, v in inputs.items()
     }
-    np.savez_compressed(tmp / HOLDOUT_REFERENCE, expected=fitted.expected, y_true=fitted.y_hold, **arrays)
+    # ``expected``: the served pipeline's outputs (ONNX parity); ``estimate``: the holdout-scored
+    # pipeline's (the metrics and the champion comparison, never a model scored on rows it saw).
+    np.savez_compressed(
+        tmp / HOLDOUT_REFERENCE,
+        expected=fitted.expected,
+        estimate=fitted.estimate,
+        y_true=fitted.y_hold,
+        **arrays,
+    )
 
     # Raw and typed (JSON numbers, strings, ISO datetimes): any model's pre-graph step reads them,
     # so the evaluate step can score the champion on exactly this holdout.
@@ -379,14 +528,14 @@ def _write_artifacts(tmp: Path, fitted: _Fitted, seed: int) -> dict[str, Any]:
 def _model_card(
     fitted: _Fitted, options: FitOptions, created: str, *, golden_requests: int
 ) -> dict[str, Any]:
-    contract, result, task = fitted.contract, fitted.result, fitted.task
+    contract, result, task, chosen = fitted.contract, fitted.result, fitted.task, fitted.candidate
     importances = reporting.feature_importances(fitted.pipeline)
     return {
         "name": contract.name,
         "task": task,
         "classes": fitted.classes,
-        "family": result.family,
-        "params": result.params,
+        "family": chosen.family,
+        "params": chosen.params,
         "primary_metric": PRIMARY_METRIC[task],
         "metrics": fitted.metrics,
         "gates": [],
@@ -398,13 +547,25 @@ def _model_card(
             "rows": fitted.rows,
             "train_rows": len(fitted.train),
             "holdout_rows": len(fitted.hold),
+            #: the rows the served model was fitted on (all of them after a refit)
+            "served_model_rows": fitted.refit["rows"],
+        },
+        "refit": fitted.refit,
+        "selection": {
+            "rank": chosen.rank,
+            "rejected": fitted.rejected,
         },
         "search": {
             "trials": len(result.trials),
             "seconds": round(result.duration_s, 2),
             "seed": options.seed,
             "folds": options.folds,
-            "cv_score": result.cv_score,
+            "cv_score": chosen.cv_score,
+            "best_cv_score": result.cv_score,
+            # Set by the search when its best configurations are closer than their fold noise.
+            "within_noise": getattr(result, "within_noise", None),
+            "noise_margin": getattr(result, "noise_margin", None),
+            "families": sorted({t.family for t in result.trials}),
         },
         "parity": {
             "onnx_max_abs_diff": None,  # measured by evaluate_model_dir, with ONNX Runtime
@@ -424,7 +585,7 @@ def _manifest(
     parity: dict[str, Any],
     artifacts: dict[str, ArtifactEntry],
 ) -> Manifest:
-    contract, result, task = fitted.contract, fitted.result, fitted.task
+    contract, chosen, task = fitted.contract, fitted.candidate, fitted.task
     pregraph = fitted.pipeline.named_steps["pregraph"].pregraph_
     return {
         "format_version": MANIFEST_FORMAT_VERSION,
@@ -439,10 +600,10 @@ def _manifest(
             {"name": g.name, "type": g.dtype, "source": g.source} for g in pregraph.graph_inputs()
         ],
         "preprocessing": pregraph.to_dict(),
-        "family": result.family,
-        "params": result.params,
+        "family": chosen.family,
+        "params": chosen.params,
         "primary_metric": PRIMARY_METRIC[task],
-        "cv_score": result.cv_score,
+        "cv_score": chosen.cv_score,
         "metrics": fitted.metrics,
         "gates": [],
         "parity": parity,
@@ -472,6 +633,7 @@ def train_model(
     families: list[str] | None = None,
     validate: bool = True,
     overwrite: bool = False,
+    refit: bool = True,
 ) -> TrainResult:
     """Validate, search, refit, export, evaluate, gate and document one model into ``out_dir``:
     both phases in one go (``liveml train``).
@@ -482,7 +644,16 @@ def train_model(
     """
     started = time.monotonic()
     options = FitOptions(
-        trials, time_budget_s, seed, progress, data_sha256, folds, holdout_fraction, families, validate
+        trials,
+        time_budget_s,
+        seed,
+        progress,
+        data_sha256,
+        folds,
+        holdout_fraction,
+        families,
+        validate,
+        refit=refit,
     )
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
