@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from liveml.plots import png_base64, pyplot
 from liveml.training import metrics as m
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def plots(
@@ -33,11 +23,7 @@ def plots(
 ) -> dict[str, str]:
     """Title → base64 PNG. Curves come from ``liveml.training.metrics`` (numpy), so this runs in the
     evaluate function, which has matplotlib and ONNX Runtime but no scikit-learn."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: no display on Lambda or CI
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out: dict[str, str] = {}
     if task != "regression" and classes is not None:
         k = outputs.shape[1]
@@ -49,7 +35,7 @@ def plots(
         ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
         ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
         ax.legend(loc="lower right")
-        out["ROC curve"] = _png(fig)
+        out["ROC curve"] = png_base64(fig)
         fig, ax = plt.subplots(figsize=(5, 4))
         for c in shown:
             precision, recall, _ = m.precision_recall_curve(y == c, outputs[:, c])
@@ -57,7 +43,7 @@ def plots(
             ax.step(recall, precision, where="post", label=f"{classes[c]} (AP {ap:.3f})")
         ax.set(xlabel="recall", ylabel="precision", title="Precision-recall curve")
         ax.legend(loc="lower left")
-        out["Precision-recall curve"] = _png(fig)
+        out["Precision-recall curve"] = png_base64(fig)
         fig, ax = plt.subplots(figsize=(5, 4))
         for c in shown:
             frac, mean = m.calibration_curve(y == c, outputs[:, c], n_bins=10)
@@ -65,7 +51,7 @@ def plots(
         ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
         ax.set(xlabel="predicted probability", ylabel="observed frequency", title="Calibration")
         ax.legend()
-        out["Calibration"] = _png(fig)
+        out["Calibration"] = png_base64(fig)
         cm = m.confusion_matrix(y, outputs.argmax(axis=1), k)
         fig, ax = plt.subplots(figsize=(5, 4))
         ax.imshow(cm, cmap="Blues")
@@ -74,14 +60,14 @@ def plots(
         ax.set_xticks(range(k), classes)
         ax.set_yticks(range(k), classes)
         ax.set(xlabel="predicted", ylabel="actual", title="Confusion matrix (holdout)")
-        out["Confusion matrix"] = _png(fig)
+        out["Confusion matrix"] = png_base64(fig)
     else:
         fig, ax = plt.subplots(figsize=(5, 4))
         ax.scatter(y, outputs, s=6, alpha=0.5)
         lo, hi = float(np.min(y)), float(np.max(y))
         ax.plot([lo, hi], [lo, hi], linestyle=":", color="grey")
         ax.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual (holdout)")
-        out["Predicted vs actual"] = _png(fig)
+        out["Predicted vs actual"] = png_base64(fig)
     done = [t for t in trials if t.get("value") is not None and t.get("state") == "COMPLETE"]
     if done:
         out["Optimisation history"] = _history(plt, done)
@@ -90,7 +76,7 @@ def plots(
         fig, ax = plt.subplots(figsize=(6, max(2.5, 0.25 * len(top) + 1)))
         ax.barh([n for n, _ in top], [v for _, v in top])
         ax.set(title="Permutation importance (holdout, ONNX)", xlabel="drop in the primary metric")
-        out["Feature importances"] = _png(fig)
+        out["Feature importances"] = png_base64(fig)
     return out
 
 
@@ -114,7 +100,7 @@ def _history(plt: Any, done: list[dict[str, Any]]) -> str:
     ax.legend(fontsize="small")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are numbered, not measured
     ax.set(xlabel="trial", ylabel="mean CV score", title="Optimisation history (by family)")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def feature_importances(pipeline: Any) -> list[tuple[str, float]]:
