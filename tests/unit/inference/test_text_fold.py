@@ -100,3 +100,13 @@ def test_the_unity_client_tables_are_this_pythons() -> None:
     assert TABLES.read_text(encoding="utf-8") == render(), (
         "unity/Runtime/Core/TextFoldTables.cs is stale: run python tests/unity/textfold_tables.py"
     )
+
+
+def test_the_fold_table_stops_growing_and_still_folds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from liveml.inference import pregraph
+
+    monkeypatch.setattr(pregraph, "_FOLDED_MAX", len(pregraph._FOLDED))
+    size = len(pregraph._FOLDED)
+    texts = random_texts(300, seed=9)
+    assert [fold_text(t) for t in texts] == ["".join(pregraph._fold_char(c) for c in t) for t in texts]
+    assert len(pregraph._FOLDED) == size

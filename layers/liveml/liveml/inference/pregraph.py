@@ -19,7 +19,6 @@ Numeric, integer and boolean columns become float32 inputs (NaN for missing), te
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -243,10 +242,17 @@ def fold_text(text: str) -> str:
     and ONNX's tokenizers, given this text, find the same tokens."""
     if text.isascii():
         return text.lower().replace("_", "__")
-    return "".join(_fold_char(c) for c in text)
+    folded = text.translate(_FOLDED)
+    if folded.isascii():
+        return folded
+    # Characters met for the first time: every value in the table is ASCII, so these are what is left.
+    new = {ord(c): _fold_char(c) for c in set(folded) if not c.isascii()}
+    if len(_FOLDED) < _FOLDED_MAX:
+        _FOLDED.update(new)
+        return text.translate(_FOLDED)
+    return "".join(_FOLDED.get(ord(c)) or new[ord(c)] for c in text)
 
 
-@functools.lru_cache(maxsize=4096)  # bounded: clients choose the characters
 def _fold_char(c: str) -> str:
     # One character lowers to up to three ("İ" → "i̇"); a lone character has no casing context,
     # so a word-final capital sigma lowers like any other: the fold needs no look-around, on any client.
@@ -257,6 +263,12 @@ def _fold_char(c: str) -> str:
         else:
             out.append(f"_{ord(x):x}_" if x.isalnum() else " ")
     return "".join(out)
+
+
+#: Code point → its fold, for str.translate; grows with the characters met, up to a bound (clients
+#: choose the characters).
+_FOLDED: dict[int, str] = {cp: _fold_char(chr(cp)) for cp in range(128)}
+_FOLDED_MAX = 65536
 
 
 # --- value conversion (shared with the compact evaluator and the features package) ------------
