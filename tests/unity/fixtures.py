@@ -7,6 +7,7 @@
 * ``model/``: a model directory written by ``train_model`` (compact model + golden requests);
 * ``api/*.json``: answers of the real serving app (predict, batch, a 422 naming the field, latest);
 * ``tokens.json``: strings and the tokens scikit-learn's analyzer takes from them;
+* ``text_fold.json``: strings covering every code point (and odd texts) with their pre-graph fold;
 * ``assignment_vectors.json``: the sticky-hash vectors the server publishes.
 
 Usage: ``python tests/unity/fixtures.py OUT_DIR``
@@ -32,6 +33,7 @@ from liveml.data.synth import generate_players, player_contract
 from liveml.features import pregraph_spec, strongest_numeric
 from liveml.inference import CompactModel
 from liveml.inference.compact import TEXT_TOKEN_PATTERN
+from liveml.inference.pregraph import fold_text
 from liveml.serving import ModelBinding, ServingSettings, create_app, load_models
 from liveml.training import train_model
 from liveml.training.export import check_compact_parity, sklearn_outputs, to_compact
@@ -46,6 +48,16 @@ ODD_TEXTS = [
     "x_y __ _a 1 22 ½ ² Ⅻ ǅungla İstanbul ß",
     "tab\tnew\nline ab-cd ab'cd",
     "",
+]
+#: Text in many scripts and casings, astral and combining characters, lone surrogates: the pre-graph
+#: folds it to ASCII, identically in C#. (Not in ``tokens.json``: the format-1 tokenizer lowers with
+#: .NET's tables, which differ from Python's on astral letters and final sigma.)
+UNICODE_TEXTS = [
+    "TRÈS BIEN, ÉNORME lag — Straße STRASSE",
+    "İSTANBUL ıi ΣΑΣ σας ǅungla ᾈ ﬁ K Ⓐ",  # noqa: RUF001 (look-alike letters on purpose)
+    "日本語のテキスト 😀👍🏽 𝐀𝐁 𐐀𐐨 ok",  # noqa: RUF001 (look-alike letters on purpose)
+    "e\u0301 combining, a\u0308, \u200bzero\u200dwidth, \ufeffbom",
+    "lone \ud83d surrogate \udc00 and _e9_ __ literal",
 ]
 
 
@@ -113,6 +125,8 @@ def _stress(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if i % 6 == 5:
             row["signup_date"] = None
         out.append(row)
+    for i, text in enumerate([*ODD_TEXTS, *UNICODE_TEXTS]):
+        out.append({**rows[i], "feedback": text})
     return out
 
 
@@ -162,6 +176,20 @@ def write_api(out: Path, model_dir: Path) -> None:
         (out / f"{name}.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
 
 
+def write_text_fold(path: Path, texts: list[str]) -> None:
+    """Every code point (runs of 256; surrogates alone between ASCII, as JSON would pair adjacent ones)
+    and the odd texts, each with the Python fold the C# pre-graph must reproduce."""
+    cases = [*texts, "Σ", "ΑΣ", "ΑΣ Α", "İ", "\ud800", "a\udfffb", "\U0010ffff"]  # noqa: RUF001 (look-alike letters on purpose)
+    for start in range(0, 0x110000, 256):
+        if 0xD800 <= start < 0xE000:
+            cases += [f"x{chr(c)}y" for c in range(start, start + 256)]
+        else:
+            cases.append("".join(chr(c) for c in range(start, start + 256)))
+    folds = [{"text": t, "fold": fold_text(t)} for t in cases]
+    # ensure_ascii: lone surrogates must survive as JSON escapes (UTF-8 cannot carry them).
+    path.write_text(json.dumps(folds, ensure_ascii=True), encoding="utf-8")
+
+
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     shutil.rmtree(out, ignore_errors=True)
@@ -181,6 +209,7 @@ def main(out_dir: str) -> None:
     texts += ["ǅ ǈ ᾈᾈ ᾼx", "x" * 3]
     tokens = [{"text": t, "tokens": re.findall(TEXT_TOKEN_PATTERN, t.lower())} for t in texts]
     (out / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    write_text_fold(out / "text_fold.json", [*texts, *UNICODE_TEXTS])
     vectors = Path(assignment_module.__file__).with_name("assignment_vectors.json")
     shutil.copy(vectors, out / "assignment_vectors.json")
     print(f"fixtures written to {out}")

@@ -73,6 +73,50 @@ namespace LiveML.Tests
         }
 
         [Test]
+        public void TheTextFoldIsPythons()
+        {
+            var cases = (List<object>)Json.Parse(Fixtures.Text("text_fold.json"));
+            Assert.That(cases.Count, Is.GreaterThan(4000), "every code point is covered");
+            int checkedChars = 0;
+            foreach (object o in cases)
+            {
+                var c = (Dictionary<string, object>)o;
+                string text = (string)c["text"], want = (string)c["fold"];
+                string got = TextFold.Fold(text);
+                if (got != want)
+                {
+                    int at = 0;
+                    while (at < Math.Min(got.Length, want.Length) && got[at] == want[at]) at++;
+                    Assert.Fail("fold of " + Escape(text) + " differs at " + at + ": got " + Escape(got.Substring(at, Math.Min(40, got.Length - at))) + ", Python " + Escape(want.Substring(at, Math.Min(40, want.Length - at))));
+                }
+                checkedChars += text.Length;
+            }
+            Console.WriteLine("  text fold: " + cases.Count + " strings, " + checkedChars + " UTF-16 units, Unicode " + TextFold.UnicodeVersion);
+        }
+
+        [Test]
+        public void TextIsFoldedOnlyByFormatTwoPreGraphs()
+        {
+            var row = new Dictionary<string, object> { { "t", "TRÈS_bien 日本" } };
+            foreach (int version in new[] { 1, 2 })
+            {
+                var spec = (Dictionary<string, object>)Json.Parse("{\"version\": " + version + ", \"columns\": [{\"name\": \"t\", \"type\": \"text\"}]}");
+                var inputs = new PreGraph(spec).Transform(row, null);
+                Assert.AreEqual(version == 2 ? "tr_e8_s__bien _65e5__672c_" : "TRÈS_bien 日本", inputs.Text("t"));
+            }
+            var future = (Dictionary<string, object>)Json.Parse("{\"version\": 3, \"columns\": []}");
+            var e = Assert.Throws<ModelFormatException>(() => new PreGraph(future));
+            StringAssert.Contains("version 3 is not supported", e.Message);
+        }
+
+        private static string Escape(string s)
+        {
+            var sb = new System.Text.StringBuilder();
+            foreach (char ch in s) sb.Append(ch < 128 && ch >= 32 ? ch.ToString() : "\\u" + ((int)ch).ToString("x4"));
+            return sb.ToString();
+        }
+
+        [Test]
         public void BadFeatureValuesNameTheColumn()
         {
             CompactModel model = CompactModel.Parse(Fixtures.Text("compact/linear-binary.json"));

@@ -1,5 +1,6 @@
 // The pre-graph step (raw feature values to the model's inputs), identical to the server's
-// liveml.inference.pregraph: datetime parts, the infrequent-category bucket, missing values.
+// liveml.inference.pregraph: datetime parts, the infrequent-category bucket, missing values, text
+// folded to ASCII (format 2).
 using System;
 using System.Collections;
 using System.Collections.Generic;
@@ -60,11 +61,14 @@ namespace LiveML
         private readonly List<Column> _columns = new List<Column>();
         public readonly string EventTime;
         public readonly double? ReferenceTime;
+        /// <summary>The pre-graph format: 2 folds text to ASCII (<see cref="TextFold"/>), 1 (older models) does not.</summary>
+        public readonly int Version;
 
         public PreGraph(Dictionary<string, object> spec)
         {
             if (spec == null) throw new ModelFormatException("no preprocessing section");
-            if ((int)Json.GetDouble(spec, "version", 0) != 1) throw new ModelFormatException("pre-graph format version " + Json.Get(spec, "version") + " is not supported");
+            Version = (int)Json.GetDouble(spec, "version", 0);
+            if (Version != 1 && Version != 2) throw new ModelFormatException("pre-graph format version " + Json.Get(spec, "version") + " is not supported (this client reads 1 and 2)");
             foreach (object o in Json.GetList(spec, "columns"))
             {
                 var c = (Dictionary<string, object>)o;
@@ -141,7 +145,7 @@ namespace LiveML
                         texts[col.Slot] = s == null ? Missing : (col.Kept.Contains(s) ? s : Other);
                         break;
                     case "text":
-                        texts[col.Slot] = IsMissing(v) ? "" : AsString(v);
+                        texts[col.Slot] = IsMissing(v) ? "" : (Version >= 2 ? TextFold.Fold(AsString(v)) : AsString(v));
                         break;
                     default:
                         double secs = ToEpochSeconds(v, col.Name);

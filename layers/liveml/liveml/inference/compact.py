@@ -38,6 +38,8 @@ the maximal runs of word characters (Unicode letters and numbers, and ``_``) of 
 characters as tokens (``words2``, the pattern ``\\b\\w\\w+\\b``), count each of ``terms``, multiply by
 its ``idf``, then divide by the l2 norm over all ``terms`` (summed in ``terms`` order, which is
 the vectorizer's column order), unless the norm is 0. Tokens outside ``terms`` are ignored.
+The string is the graph input, so with a format-2 pre-graph it is already folded to ASCII
+(``liveml.inference.pregraph.fold_text``) and ``terms`` hold folded words (``tr_e8_s``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ first step of the scikit-learn pipeline wraps this class), in serving and in the
   ``__dow_cos`` (UTC) and ``__age_days`` (days between the value and the reference time: the row's
   event-time column when the contract has one and the row carries it, else ``as_of``);
 * categorical values outside the set kept at fit time (frequent ones) become ``__other__`` and
-  missing ones ``__missing__``, so the graph's one-hot encoder never meets an unseen string.
+  missing ones ``__missing__``, so the graph's one-hot encoder never meets an unseen string;
+* text is folded to ASCII (``fold_text``, pre-graph format 2): the ONNX tokenizer (locale ``C``)
+  does not split non-ASCII text into the words scikit-learn's Unicode ``\\w`` finds, so both must
+  see text whose word characters are all ASCII.
 
 Numeric, integer and boolean columns become float32 inputs (NaN for missing), text a string input
 ('' for missing). Only numpy and the standard library are used here.
@@ -28,7 +31,9 @@ import numpy.typing as npt
 
 from liveml.inference.errors import InputError
 
-PREGRAPH_VERSION = 1
+#: 2 folds text to ASCII (``fold_text``); 1 (older models) passes text through as it came.
+PREGRAPH_VERSION = 2
+PREGRAPH_VERSIONS = frozenset({1, 2})
 OTHER = "__other__"
 MISSING = "__missing__"
 DATETIME_PARTS = ("hour_sin", "hour_cos", "dow_sin", "dow_cos", "age_days")
@@ -78,6 +83,7 @@ class PreGraph:
     reference_time: float | None = None
     min_frequency: int = 5
     max_categories: int = 30
+    version: int = PREGRAPH_VERSION
     _kept: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,8 +103,12 @@ class PreGraph:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PreGraph:
-        if int(data.get("version", 0)) != PREGRAPH_VERSION:
-            raise InputError(f"pre-graph format version {data.get('version')!r} is not supported")
+        version = int(data.get("version", 0))
+        if version not in PREGRAPH_VERSIONS:
+            raise InputError(
+                f"pre-graph format version {data.get('version')!r} is not supported "
+                f"(this runtime reads {sorted(PREGRAPH_VERSIONS)})"
+            )
         cols = [ColumnSpec(c["name"], c["type"], c.get("categories")) for c in data["columns"]]
         return cls(
             cols,
@@ -106,11 +116,12 @@ class PreGraph:
             data.get("reference_time"),
             int(data.get("min_frequency", 5)),
             int(data.get("max_categories", 30)),
+            version,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "version": PREGRAPH_VERSION,
+            "version": self.version,
             "columns": [c.to_dict() for c in self.columns],
             "event_time": self.event_time,
             "reference_time": self.reference_time,
@@ -184,7 +195,8 @@ class PreGraph:
             elif col.type == "categorical":
                 out[col.name] = self._categories(col.name, values).reshape(-1, 1)
             elif col.type == "text":
-                text = np.array(["" if _is_missing(v) else str(v) for v in values], dtype=object)
+                fold = fold_text if self.version >= 2 else str
+                text = np.array(["" if _is_missing(v) else fold(str(v)) for v in values], dtype=object)
                 out[col.name] = text.reshape(-1, 1)
             else:
                 for part, arr in datetime_features(to_epoch_seconds(values, col.name), ref).items():
@@ -217,6 +229,46 @@ class PreGraph:
             event = to_epoch_seconds(columns[self.event_time], self.event_time)
             ref = np.where(np.isfinite(event), event, ref)
         return ref
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def fold_text(text: str) -> str:
+    """Text as ASCII with the same words: lowered character by character (``str.lower()`` of each),
+    then ``_`` becomes ``__``, a non-ASCII word character (``\\w``: ``isalnum()``) ``_<hex code point>_``
+    and any other non-ASCII character a space. Word boundaries stay where they were and distinct
+    words stay distinct (the escape is reversible), so the model loses nothing and scikit-learn's
+    and ONNX's tokenizers, given this text, find the same tokens."""
+    if text.isascii():
+        return text.lower().replace("_", "__")
+    folded = text.translate(_FOLDED)
+    if folded.isascii():
+        return folded
+    # Characters met for the first time: every value in the table is ASCII, so these are what is left.
+    new = {ord(c): _fold_char(c) for c in set(folded) if not c.isascii()}
+    if len(_FOLDED) < _FOLDED_MAX:
+        _FOLDED.update(new)
+        return text.translate(_FOLDED)
+    return "".join(_FOLDED.get(ord(c)) or new[ord(c)] for c in text)
+
+
+def _fold_char(c: str) -> str:
+    # One character lowers to up to three ("İ" → "i̇"); a lone character has no casing context,
+    # so a word-final capital sigma lowers like any other: the fold needs no look-around, on any client.
+    out = []
+    for x in c.lower():
+        if x.isascii():
+            out.append("__" if x == "_" else x)
+        else:
+            out.append(f"_{ord(x):x}_" if x.isalnum() else " ")
+    return "".join(out)
+
+
+#: Code point → its fold, for str.translate; grows with the characters met, up to a bound (clients
+#: choose the characters).
+_FOLDED: dict[int, str] = {cp: _fold_char(chr(cp)) for cp in range(128)}
+_FOLDED_MAX = 65536
 
 
 # --- value conversion (shared with the compact evaluator and the features package) ------------
