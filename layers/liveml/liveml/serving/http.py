@@ -41,7 +41,7 @@ def redact(message: str) -> str:
     return _LOCATIONS.sub("<hidden>", message)
 
 
-def _is_json(content_type: bytes) -> bool:
+def is_json(content_type: bytes) -> bool:
     media = content_type.split(b";", 1)[0].strip().lower()
     return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
@@ -156,7 +156,7 @@ class RequestGuard:
         json_body = False
         for name, value in scope.get("headers", ()):
             if name == b"content-type":
-                json_body = _is_json(value)
+                json_body = is_json(value)
             elif name == b"content-length":
                 try:
                     declared = int(value)

@@ -65,6 +65,9 @@ class ServingContext:
     metrics: ServingMetrics
     s3: Any | None = None
     started: float = field(default_factory=time.time)
+    #: Each one-row prediction path (``/predict``, ``/models/{name}/predict``): the model it serves
+    #: (None: the default) and its request model; what the Lambda fast path answers.
+    predict_routes: dict[str, tuple[str | None, type[Any]]] = field(default_factory=dict)
 
     def s3_client(self) -> Any:
         if self.s3 is None:
@@ -174,16 +177,21 @@ async def _drill(ctx: ServingContext) -> None:
         await asyncio.sleep(ctx.settings.drill_latency_ms / 1000)
 
 
+def predict_one(ctx: ServingContext, served: ServedVariant, body: Any, started_at: float) -> dict[str, Any]:
+    """The answer to one validated prediction request by ``served`` (metrics and capture included)."""
+    row = body.features.model_dump(by_alias=True)
+    out = _shape(served, body.player_id, _score(served, [row], ("features",))[0])
+    _finish(ctx, served, started_at, [(row, out)])
+    return out
+
+
 async def predict(request: Request, model: str | None, body: Any) -> Response:
     t0 = time.perf_counter()
     ctx = context(request)
     await _drill(ctx)
     served = ctx.models.get(model).for_player(body.player_id)
     request.state.served = served
-    row = body.features.model_dump(by_alias=True)
-    out = _shape(served, body.player_id, _score(served, [row], ("features",))[0])
-    _finish(ctx, served, t0, [(row, out)])
-    return JSONResponse(out)
+    return JSONResponse(predict_one(ctx, served, body, t0))
 
 
 async def predict_batch(request: Request, model: str | None, body: Any) -> Response:
@@ -243,6 +251,7 @@ def add_model_routes(
     """``{prefix}/predict`` and ``{prefix}/predict/batch`` of one model (None: the default model)."""
     name = model.model if model else None
     tag: list[str | Enum] = [name or "default model"]
+    app.state.context.predict_routes[f"{prefix}/predict"] = (name, api.predict_request)
     app.post(
         f"{prefix}/predict", response_model=api.predict_response, responses=ERRORS, tags=tag,
         summary=f"Predict for one player ({name or 'default model'})",

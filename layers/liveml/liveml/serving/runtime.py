@@ -18,10 +18,12 @@ from fastapi import FastAPI
 
 from liveml.binding import Binding, ModelBinding, binding_from_env
 from liveml.errors import LiveMLError
+from liveml.serving import fastpath
 from liveml.serving.app import create_app, create_unavailable_app
 from liveml.serving.capture import PredictionCapture, S3CaptureSink
 from liveml.serving.metrics import ServingMetrics
 from liveml.serving.models import ServingModels, load_models
+from liveml.serving.routes import ServingContext
 from liveml.serving.settings import ServingSettings
 from liveml.serving.shadow import ShadowTee
 
@@ -38,6 +40,11 @@ class Runtime:
     shadow: ShadowTee = field(default_factory=ShadowTee.from_env)
     _asgi: Any = None
 
+    @property
+    def _context(self) -> ServingContext | None:
+        context: ServingContext | None = getattr(self.app.state, "context", None)
+        return context
+
     def after_invocation(self) -> None:
         """End of a Lambda invocation: the sandbox may be frozen (or reclaimed) right after we return,
         so write the metrics and the capture buffer when they are old enough (or hold an error)."""
@@ -53,7 +60,10 @@ class Runtime:
             # Mangum's lifespan would run per invocation; models are loaded once, at init.
             self._asgi = Mangum(self.app, lifespan="off")
         try:
-            response: dict[str, Any] = self._asgi(event, context)
+            # A valid one-row prediction skips the ASGI stack; everything else goes through it.
+            response = fastpath.answer(self._context, event) if self._context is not None else None
+            if response is None:
+                response = self._asgi(event, context)
             self.shadow.after(event, response)
             return response
         finally:
@@ -72,9 +82,8 @@ class Runtime:
         sink = self.capture.sink
         if isinstance(sink, S3CaptureSink):
             sink.reset_client()
-        context = getattr(self.app.state, "context", None)
-        if context is not None:
-            context.s3 = None
+        if self._context is not None:
+            self._context.s3 = None
         self.shadow.reset_client()
 
     def register_snapstart_hooks(self) -> bool:
