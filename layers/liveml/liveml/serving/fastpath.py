@@ -16,8 +16,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from liveml.serving.http import CORRELATION_HEADER, is_json
-from liveml.serving.routes import ServingContext, predict_one
+from liveml.serving.headers import CORRELATION_HEADER, is_json
+from liveml.serving.scoring import ServingContext, predict_one
 
 #: Headers whose value the guard reads; an event carrying several values of one goes the full way.
 _GUARDED = ("content-type", "content-length", "x-correlation-id", "x-request-id")
