@@ -601,7 +601,13 @@ def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: floa
     body = json.dumps(
         {"parameters": {"content_type": "pd"}, "inputs": inputs, "outputs": [{"name": "predict_proba"}]}
     ).encode()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "liveml")}  # the pipeline's own transformers
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "layers" / "liveml"),  # the pipeline's own transformers
+        # One thread, as ONNX Runtime has: OpenMP spinning on a shared machine would only slow it.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
     url = f"http://127.0.0.1:{port}/v2/models/churn/infer"
     try:
         with running(
