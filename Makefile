@@ -99,11 +99,36 @@ test-unity: venv mono ## The Unity package: build with Mono, C# tests on Python-
 .PHONY: build sizes
 build: setup ## sam build: every function with its requirements, and the liveml layer
 	$(SAM_VENV)/bin/sam build --template template.yaml --build-dir .aws-sam/build --cached --parallel
-sizes: build ## Each function's unzipped MB with its layers; fails over Lambda's 250 MB
-	$(PY) scripts/function-sizes .aws-sam/build
+# The predict function's size is its cold start: held well under Lambda's limit.
+SIZE_LIMITS := --limit PredictFunction=135
+sizes: build ## Each function's unzipped MB with its layers; fails over Lambda's 250 MB (predict: 135 MB)
+	$(PY) scripts/function-sizes .aws-sam/build $(SIZE_LIMITS)
+
+# Serving peers in a venv of their own (their pins clash with ours): MLServer, and BentoML if it
+# installs; and Debian's `hey`, a native load generator, so the client is not the bottleneck.
+PEERS_VENV := .venv-peers
+MLSERVER_VERSION := 1.7.1
+BENTOML_VERSION  := 1.4.40
+$(PEERS_VENV)/.installed:
+	@python312=$$(scripts/find-python312); \
+	  [ -x $(PEERS_VENV)/bin/python ] || "$$python312" -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@# MLServer 1.7 on Python 3.12 starts only with uvloop 0.21 (or without parallel workers).
+	$(PEERS_VENV)/bin/python -m pip install --quiet 'mlserver==$(MLSERVER_VERSION)' \
+	  'mlserver-sklearn==$(MLSERVER_VERSION)' 'uvloop==0.21.0' scikit-learn pandas pyyaml pydantic
+	$(PEERS_VENV)/bin/python -m pip install --quiet 'bentoml==$(BENTOML_VERSION)' \
+	  || echo "peers: BentoML did not install; the benchmark runs MLServer alone" >&2
+	@touch $@
+.PHONY: peers
+peers: $(PEERS_VENV)/.installed ## Serving peers for benchmarks/serving.py: MLServer (+ BentoML) in .venv-peers, and `hey`
+	@if ! command -v hey >/dev/null; then \
+	  command -v apt-get >/dev/null || { echo "peers: install the 'hey' load generator" >&2; exit 1; }; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq hey; \
+	fi
 
 .PHONY: bench
-bench: setup ## Print the benchmarks' figures
+bench: setup peers ## Print the benchmarks' figures (serving's peers side by side with ours)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) "$$b"; done
 
 .PHONY: clean

@@ -5,14 +5,16 @@ one process for the in-process figures. Prints ``name value`` lines, and a JSON 
 
     python benchmarks/serving.py                       # ~2-3 minutes on 2 cores
     python benchmarks/serving.py --requests 500 --http-seconds 3      # a quick look
-    python benchmarks/serving.py --peer-python /tmp/liveml-peers/bin/python   # + MLServer beside us
+    make peers                                         # once: MLServer in .venv-peers, and `hey`
 
 Figures:
   handler_warm_us_median/_p99    full Lambda handler (functions/predict/app.py: powertools + Mangum +
                                  FastAPI + ONNX Runtime), API Gateway v1 event in, response out
-  baseline_warm_us_median/_p99   FastAPI + Mangum + joblib-loaded scikit-learn pipeline,
-                                 ``predict`` then ``predict_proba`` on a one-row DataFrame
+  baseline_warm_us_median/_p99   the fair naive design: FastAPI + Mangum + the same fitted scikit-learn
+                                 pipeline (joblib), one ``predict_proba`` on a one-row DataFrame, one
+                                 thread (threadpoolctl) as ONNX Runtime has
   speedup_vs_baseline            baseline median / ours
+  handler_vs_onnx_row_ratio      ours / onnx_predict_row_us_median (what the plumbing costs)
   raw_onnx_us_median             session.run on prebuilt inputs (the floor); onnx_predict_row_us_median
                                  adds the pre-graph step (dict -> tensors)
   cold_init_ms / baseline_cold_init_ms   fresh process, spawn to first answer: interpreter, imports,
@@ -28,7 +30,11 @@ Figures:
   batch_10k_ms                   10,000 rows in one /predict/batch event through Mangum
   http_rps / http_p99_ms         the Dockerfile's uvicorn command, one worker, loopback load with
                                  ``hey`` (or an httpx client), fixed duration, concurrency 8
-  mlserver_http_rps/_p99_ms      MLServer (mlserver_sklearn) on the same pipeline, if --peer-python has it
+  mlserver_http_rps/_p99_ms      MLServer (mlserver_sklearn) on the same pipeline, the same load, in the
+                                 same run (`make peers` provisions it); http_rps_vs_mlserver the ratio
+  snapstart_resume_ms_estimate   SnapStart: a fresh process inits as the snapshot would (sessions open),
+                                 then the after-restore hook + the first request; Lambda's own restore
+                                 of the snapshot is not measurable here and not included
   capture_p99_overhead_ms        p99 with capture at sample rate 1.0 (a sink that takes 20 ms per PUT,
                                  like S3) minus p99 without capture, through the handler path
   predict_function_unzipped_mb   from ``sam build`` (.aws-sam/build/PredictFunction + layers); printed as
@@ -65,20 +71,21 @@ EVENT = json.loads((ROOT / "tests" / "events" / "apigw_predict.json").read_text(
 
 BASELINE_APP = """
 from __future__ import annotations
-import joblib, pandas as pd
+import joblib, numpy as np, pandas as pd
+from threadpoolctl import threadpool_limits
 from typing import Any
 from fastapi import FastAPI
 from mangum import Mangum
+# The same thread settings as ours (ONNX Runtime: one intra-op thread), applied for the process.
+threadpool_limits(limits=1)
 model = joblib.load({path!r})
 classes = [str(c) for c in {classes!r}]
 app = FastAPI()
 
 @app.post("/predict")
 async def predict(body: dict[str, Any]) -> dict[str, Any]:
-    df = pd.DataFrame([body["features"]])
-    label = model.predict(df)[0]
-    proba = model.predict_proba(df)[0]
-    return {{"player_id": body["player_id"], "prediction": classes[int(label)],
+    proba = model.predict_proba(pd.DataFrame([body["features"]]))[0]
+    return {{"player_id": body["player_id"], "prediction": classes[int(np.argmax(proba))],
             "probabilities": dict(zip(classes, map(float, proba)))}}
 
 handler = Mangum(app, lifespan="off")
@@ -147,41 +154,39 @@ def import_file(path: Path, name: str) -> ModuleType:
 
 
 def prepare(work: Path) -> tuple[Path, Path, list[str]]:
+    """Train our model, and keep the very scikit-learn pipeline that training exported to ONNX (same
+    rows, same parameters) as the naive baseline's model."""
     import joblib
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-    from liveml.data import conform
     from liveml.data.synth import generate_players, player_contract
-    from liveml.features import pregraph_spec, strongest_numeric
-    from liveml.training import train_model
-    from liveml.training.train import encode_target
-    from liveml.training.tuning import make_pipeline
+    from liveml.training import train as training
 
     contract = player_contract("binary")
     df = generate_players(5000, 7, "binary")
     model_dir = work / "model"
-    # One trial of the default HGB (100 trees, depth 6): what a studio's first model looks like.
-    result = train_model(
-        df,
-        contract,
-        model_dir,
-        trials=1,
-        time_budget_s=120,
-        seed=0,
-        folds=2,
-        families=["hist_gradient_boosting"],
-    )
-    data = conform(df, contract)
-    y, classes = encode_target(contract, data[contract.target])
-    spec = pregraph_spec(contract)
-    pipeline = make_pipeline(
-        spec, result.family, result.params, "binary", 0, strongest_numeric(spec, data, y, k=4)
-    )
-    with threadpool_limits(limits=1):
-        pipeline.fit(data, y)
+    made: list[Any] = []
+    names = vars(training)  # training's own name for make_pipeline, swapped for one that keeps a copy
+    make_pipeline = names["make_pipeline"]
+
+    def keep(*args: Any, **kwargs: Any) -> Any:
+        made.append(make_pipeline(*args, **kwargs))
+        return made[-1]
+
+    names["make_pipeline"] = keep
+    try:
+        # One trial of the default HGB (100 trees, depth 6): what a studio's first model looks like.
+        training.train_model(
+            df, contract, model_dir, trials=1, time_budget_s=120, seed=0, folds=2,
+            families=["hist_gradient_boosting"],
+        )  # fmt: skip
+    finally:
+        names["make_pipeline"] = make_pipeline
+    pipeline = made[-1]  # the last pipeline training made is the one it fitted and exported
     baseline = work / "baseline.joblib"
     joblib.dump(pipeline, baseline)
-    return model_dir, baseline, list(classes or [])
+    from liveml.inference import load_model_dir
+
+    return model_dir, baseline, list(load_model_dir(model_dir).onnx.classes or [])
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -257,6 +262,42 @@ with contextlib.redirect_stdout(io.StringIO()):
 assert response["statusCode"] == 200, response
 print(json.dumps({"init_ms": (t1 - t0) * 1000, "first_ms": (t2 - t1) * 1000}))
 """
+
+#: SnapStart: init as in the snapshot (every session open), then what a restored sandbox runs before it
+#: answers: the after-restore hook and the first request. Lambda's own restore (mapping the snapshot's
+#: memory back in) cannot run here and is not included.
+SNAPSTART_SCRIPT = """
+import time, json, importlib.util, sys, io, contextlib, types
+spec = importlib.util.spec_from_file_location("fn", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=1024, invoked_function_arn="arn",
+    aws_request_id="r", function_version="1", log_group_name="g", log_stream_name="s")
+with contextlib.redirect_stdout(io.StringIO()):
+    spec.loader.exec_module(module)
+    t0 = time.perf_counter()
+    module.runtime.after_restore()
+    response = module.handler(json.loads(open(sys.argv[2]).read()), context)
+    t1 = time.perf_counter()
+assert response["statusCode"] == 200, response
+print(json.dumps({"resume_ms": (t1 - t0) * 1000}))
+"""
+
+
+def snapstart_figure(work: Path, model_dir: Path, runs: int = 3) -> float:
+    script = work / "snapstart.py"
+    script.write_text(SNAPSTART_SCRIPT)
+    event = work / "event.json"
+    event.write_text(json.dumps(EVENT))
+    env = {**os.environ, "LIVEML_MODEL_DIR": str(model_dir), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+    resumes: list[float] = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, str(script), str(HANDLER), str(event)],
+            capture_output=True, text=True, env=env, check=True, cwd=work,
+        )  # fmt: skip
+        resumes.append(float(json.loads(out.stdout.strip().splitlines()[-1])["resume_ms"]))
+    return statistics.median(resumes)
+
 
 #: The predict handler, but every session opened at init: the baseline of lazy loading.
 EAGER_HANDLER = """
@@ -471,12 +512,15 @@ def load(url: str, body: bytes, seconds: float, concurrency: int = 8) -> tuple[f
                 text=True,
                 check=True,
             ).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        p99 = float(re.search(r"99% in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
         codes = re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)
         if any(code != "200" for code, _ in codes):
             raise RuntimeError(f"non-200 answers under load: {codes}")
-        return rps, p99
+        rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        # Under 100 answers hey prints no 99th percentile: the slowest answer is the p99 then.
+        p99 = re.search(r"99% in ([\d.]+) secs", out) or re.search(r"Slowest:\s+([\d.]+) secs", out)
+        if rps is None or p99 is None:
+            raise RuntimeError(f"no figures from hey: {out[-500:]!r}")
+        return float(rps.group(1)), float(p99.group(1)) * 1000
     return asyncio.run(_httpx_load(url, body, seconds, concurrency))
 
 
@@ -519,7 +563,7 @@ def http_figures(model_dir: Path, seconds: float) -> dict[str, float]:
 def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: float) -> dict[str, float] | str:
     mlserver = Path(peer_python).parent / "mlserver"
     if not mlserver.exists():
-        return f"skipped: no mlserver beside {peer_python}"
+        return f"skipped: no mlserver beside {peer_python} (run `make peers`)"
     from liveml.data.synth import player_contract
 
     contract = player_contract("binary")
@@ -557,7 +601,13 @@ def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: floa
     body = json.dumps(
         {"parameters": {"content_type": "pd"}, "inputs": inputs, "outputs": [{"name": "predict_proba"}]}
     ).encode()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "liveml")}  # the pipeline's own transformers
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "layers" / "liveml"),  # the pipeline's own transformers
+        # One thread, as ONNX Runtime has: OpenMP spinning on a shared machine would only slow it.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
     url = f"http://127.0.0.1:{port}/v2/models/churn/infer"
     try:
         with running(
@@ -593,8 +643,8 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=float, default=10.0)
     parser.add_argument(
         "--peer-python",
-        default="/tmp/liveml-peers/bin/python",
-        help="interpreter of a venv with mlserver + mlserver-sklearn (skipped if absent)",
+        default=str(ROOT / ".venv-peers" / "bin" / "python"),
+        help="interpreter of the peers' venv (`make peers`: mlserver + mlserver-sklearn)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -619,8 +669,12 @@ def main() -> None:
         for name, value in base.items():
             show(name, value)
         show("speedup_vs_baseline", base["baseline_warm_us_median"] / ours["handler_warm_us_median"])
+        # The handler beside the model alone (ONNX Runtime with the pre-graph step): the plumbing's cost.
+        handler_vs_row = ours["handler_warm_us_median"] / figures["onnx_predict_row_us_median"]
+        show("handler_vs_onnx_row_ratio", handler_vs_row)
         show("cold_init_ms", cold_figures(work, HANDLER, {"LIVEML_MODEL_DIR": str(model_dir)}))
         show("baseline_cold_init_ms", cold_figures(work, work / "baseline_app.py", {}))
+        show("snapstart_resume_ms_estimate", snapstart_figure(work, model_dir))
         for name, value in many_model_figures(model_dir, work, args.requests).items():
             show(name, value)
         show("batch_10k_ms", batch_figure(model_dir))
@@ -635,6 +689,7 @@ def main() -> None:
         else:
             for name, value in peers.items():
                 show(name, value)
+            show("http_rps_vs_mlserver", figures["http_rps"] / peers["mlserver_http_rps"])
         show("predict_function_unzipped_mb", sam_size())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

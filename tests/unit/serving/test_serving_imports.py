@@ -55,3 +55,32 @@ def test_the_binding_experiments_rollout_and_serving_packages_load_no_web_framew
     # and liveml.serving only loads it when the app is asked for.
     for module in ("liveml.binding", "liveml.experiments", "liveml.rollout", "liveml.serving"):
         assert _web_modules_after(module) == [], module
+
+
+def test_a_cold_start_that_only_predicts_never_loads_the_web_framework(model_dir: Path) -> None:
+    # The Lambda fast path answers a valid one-row prediction; FastAPI (about half of the handler's
+    # import time) loads with the first request that needs the full app, here a 422.
+    events = ROOT / "tests" / "events"
+    code = f"""
+import json, runpy, sys, io, contextlib, types
+ctx = types.SimpleNamespace(function_name="f", memory_limit_in_mb=1024, invoked_function_arn="arn",
+    aws_request_id="r", function_version="1", log_group_name="g", log_stream_name="s")
+with contextlib.redirect_stdout(io.StringIO()):
+    fn = runpy.run_path({str(ROOT / "functions/predict/app.py")!r})
+    good = fn["handler"](json.load(open({str(events / "apigw_predict.json")!r})), ctx)
+before = sorted(m for m in sys.modules if m.split(".")[0] in ("fastapi", "starlette", "mangum"))
+with contextlib.redirect_stdout(io.StringIO()):
+    bad = fn["handler"](json.load(open({str(events / "apigw_predict_bad_range.json")!r})), ctx)
+print(json.dumps([good["statusCode"], before, bad["statusCode"], "fastapi" in sys.modules]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LIVEML_MODEL_DIR": str(model_dir)},
+        check=True,
+        cwd=ROOT,
+    )
+    good, before, bad, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (good, before) == (200, [])
+    assert (bad, loaded) == (422, True)

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from liveml.errors import LiveMLError
-from liveml.serving.capture import PredictionCapture, S3CaptureSink
+from liveml.serving.capture import PredictionCapture
 from liveml.serving.http import RequestGuard, error_response, redact
 from liveml.serving.metrics import ServingMetrics
 from liveml.serving.models import ServedVariant, ServingModels
@@ -31,23 +31,10 @@ from liveml.serving.routes import (
     livez,
     unknown_model,
 )
-from liveml.serving.schema import build_api_models
+from liveml.serving.scoring import build_context
 from liveml.serving.settings import ServingSettings
 
 _PREDICT_PATH = re.compile(r"^(?:/models/(?P<model>[^/]+))?/predict(?:/batch)?/?$")
-
-
-def default_capture(models: ServingModels, cfg: ServingSettings) -> PredictionCapture:
-    wanted = cfg.capture_bucket and cfg.capture_sample_rate > 0
-    sink = S3CaptureSink(cfg.capture_bucket) if wanted and cfg.capture_bucket else None
-    return PredictionCapture(
-        sink,
-        model=models.default or models.names[0],
-        sample_rate=cfg.capture_sample_rate,
-        prefix=cfg.capture_prefix,
-        max_age_s=cfg.capture_max_age_s,
-        max_records=cfg.capture_max_records,
-    )
 
 
 async def _handle_error(request: Request, exc: Exception) -> Response:
@@ -89,17 +76,13 @@ def create_app(
     capture: PredictionCapture | None = None,
     metrics: ServingMetrics | None = None,
     s3: Any | None = None,
+    context: ServingContext | None = None,
 ) -> FastAPI:
     """The API for ``models``. ``capture``/``metrics`` default to ones built from ``settings``;
-    ``s3`` (a boto3 client, created on first use otherwise) presigns download URLs."""
-    cfg = settings or ServingSettings()
-    ctx = ServingContext(
-        models,
-        cfg,
-        capture or default_capture(models, cfg),
-        metrics or ServingMetrics(models.default or models.names[0]),
-        s3,
-    )
+    ``s3`` (a boto3 client, created on first use otherwise) presigns download URLs. ``context`` (from
+    :func:`~liveml.serving.scoring.build_context`) is used as it is, when the caller already has one."""
+    ctx = context or build_context(models, settings, capture=capture, metrics=metrics, s3=s3)
+    cfg = ctx.settings
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -125,12 +108,7 @@ def create_app(
 
     add_info_routes(app)
     for model in models:
-        api = build_api_models(
-            model.contract,
-            classes=model.primary.classes,
-            max_batch_rows=cfg.max_batch_rows,
-            model=model.model,
-        )
+        api = ctx.api[model.model]
         add_model_routes(app, f"/models/{model.model}", model, api, cfg.max_batch_rows)
         if model.model == models.default:
             add_model_routes(app, "", None, api, cfg.max_batch_rows)

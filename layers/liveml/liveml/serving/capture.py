@@ -62,6 +62,10 @@ class S3CaptureSink:
             self._client = client("s3")
         self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
 
+    def reset_client(self) -> None:
+        """Forget the client (after a SnapStart restore its connections are dead); the next put makes one."""
+        self._client = None
+
 
 @dataclass
 class CaptureStats:
@@ -252,13 +256,16 @@ class PredictionCapture:
             self._retry_at = 0.0
         self.flush()
 
-    def install_sigterm_handler(self) -> None:
-        """Flush on SIGTERM, then defer to whatever handler was there (Lambda sends it before shutdown)."""
+    def install_sigterm_handler(self, before: Callable[[], None] | None = None) -> None:
+        """Flush on SIGTERM (after ``before``, e.g. the metrics' flush), then defer to whatever handler
+        was there (Lambda sends it before shutdown)."""
         if threading.current_thread() is not threading.main_thread():
             return
         previous = signal.getsignal(signal.SIGTERM)
 
         def on_sigterm(signum: int, frame: FrameType | None) -> None:
+            if before is not None:
+                before()
             self.close()
             if callable(previous):
                 previous(signum, frame)

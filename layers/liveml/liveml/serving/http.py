@@ -15,10 +15,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveml.errors import LiveMLError
 from liveml.serving.errors import NotJsonError
+from liveml.serving.headers import CORRELATION_HEADER, is_json
 
 log = logging.getLogger(__name__)
 
-CORRELATION_HEADER = "x-correlation-id"
 
 _STATUS_KIND = {
     400: "bad_request",
@@ -39,11 +39,6 @@ _LOCATIONS = re.compile(r"s3://[^\s'\"]*|(?<![\w.~/-])/[^\s'\":,;]+")
 def redact(message: str) -> str:
     """``message`` without S3 keys and local paths: what a server-side failure may tell a caller."""
     return _LOCATIONS.sub("<hidden>", message)
-
-
-def _is_json(content_type: bytes) -> bool:
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -156,7 +151,7 @@ class RequestGuard:
         json_body = False
         for name, value in scope.get("headers", ()):
             if name == b"content-type":
-                json_body = _is_json(value)
+                json_body = is_json(value)
             elif name == b"content-length":
                 try:
                     declared = int(value)

@@ -3,8 +3,12 @@
 Requests only bump in-memory counters (a dict update); :meth:`ServingMetrics.flush` writes one EMF
 document per (version, variant) with powertools' ``EphemeralMetrics``, whose dimensions are its own —
 the shared ``Metrics`` singleton holds one dimension set per flush, and an A/B function serves two
-variants. The Lambda handler flushes after each invocation; under uvicorn a flush happens every
-``interval_s`` (checked on the request path, no timer thread) and at shutdown.
+variants. Under uvicorn a flush happens every ``interval_s`` (checked on the request path, no timer
+thread) and at shutdown. The Lambda handler calls :meth:`ServingMetrics.flush_if_due` after each
+invocation: it writes when the last flush is ``max_age_s`` old (the first invocation of a sandbox
+always writes) or when an error is pending, so a canary's error alarm sees errors at once while a busy
+sandbox writes once a second instead of once a request. What a sandbox reclaimed right after a burst
+still holds (at most ``max_age_s`` of counts, and no errors) is the price; it is documented.
 """
 
 from __future__ import annotations
@@ -39,16 +43,20 @@ class ServingMetrics:
         namespace: str = METRICS_NAMESPACE,
         service: str = SERVICE_NAME,
         interval_s: float = 60.0,
+        max_age_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.model = model
         self.namespace = namespace
         self.service = service
         self.interval_s = interval_s
+        self.max_age_s = max_age_s
         self._clock = clock
         self._series: dict[tuple[str, str, str], _Series] = {}
         self._lock = threading.Lock()
         self._last_flush = clock()
+        self._flushed_once = False
+        self._errors_pending = False
 
     def _get(self, version: str, variant: str, model: str | None) -> _Series:
         key = (model or self.model, version, variant)
@@ -83,15 +91,31 @@ class ServingMetrics:
     def error(self, version: str, variant: str, status: int, *, model: str | None = None) -> None:
         with self._lock:
             s = self._get(version, variant, model)
+            self._errors_pending = True
             if status >= 500:
                 s.errors += 1
             else:
                 s.client_errors += 1
 
+    def flush_if_due(self) -> bool:
+        """Flush when an error is pending, on a sandbox's first call, or ``max_age_s`` after the last
+        flush; True when it flushed."""
+        with self._lock:
+            due = bool(self._series) and (
+                self._errors_pending
+                or not self._flushed_once
+                or self._clock() - self._last_flush >= self.max_age_s
+            )
+        if due:
+            self.flush()
+        return due
+
     def flush(self) -> None:
         with self._lock:
             series, self._series = self._series, {}
             self._last_flush = self._clock()
+            self._flushed_once = True
+            self._errors_pending = False
         for (model, version, variant), s in series.items():
             emf = EphemeralMetrics(namespace=self.namespace, service=self.service)
             emf.add_dimension(name="model", value=model)

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Annotated, Any
 
@@ -24,11 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from liveml.binding.players import PLAYER_ID_MAX, PLAYER_ID_PATTERN, check_player_id
-from liveml.errors import LiveMLError
-from liveml.serving.capture import PredictionCapture
-from liveml.serving.errors import PredictionFailedError, UnscorableInputError
-from liveml.serving.metrics import ServingMetrics
-from liveml.serving.models import Artifact, PredictionLike, ServedModel, ServedVariant, ServingModels
+from liveml.serving.models import ServedModel
 from liveml.serving.schema import (
     ApiModels,
     ErrorBody,
@@ -36,12 +30,12 @@ from liveml.serving.schema import (
     LatestModelResponse,
     ModelsResponse,
 )
-from liveml.serving.settings import ServingSettings
+from liveml.serving.scoring import NO_VARIANT, ServingContext, _finish, _score, _shape, predict_one
+
+__all__ = ["NO_VARIANT", "ServingContext", "predict_one"]  # re-exported: the app's names for them
 
 log = logging.getLogger(__name__)
 
-NO_VARIANT = "none"
-_OUTPUT_KEYS = ("prediction", "probabilities", "value", "confidence")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "malformed request"},
@@ -56,118 +50,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@dataclass
-class ServingContext:
-    """What every route reads: the models, settings, capture and metrics of this process."""
-
-    models: ServingModels
-    settings: ServingSettings
-    capture: PredictionCapture
-    metrics: ServingMetrics
-    s3: Any | None = None
-    started: float = field(default_factory=time.time)
-
-    def s3_client(self) -> Any:
-        if self.s3 is None:
-            from liveml.aws.clients import client
-
-            self.s3 = client("s3")
-        return self.s3
-
-    def link(self, artifact: Artifact | None) -> dict[str, Any] | None:
-        """An artifact's download link: a presigned GET for S3 models (``url`` None for local ones)."""
-        if artifact is None:
-            return None
-        out: dict[str, Any] = {
-            "name": artifact.name,
-            "sha256": artifact.sha256,
-            "size_bytes": artifact.size_bytes,
-            "url": None,
-            "expires_in_s": None,
-        }
-        if artifact.uri is not None:
-            bucket, _, key = artifact.uri.removeprefix("s3://").partition("/")
-            expiry = self.settings.presign_expiry_s
-            out["url"] = self.s3_client().generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expiry
-            )
-            out["expires_in_s"] = expiry
-        return out
-
-
 def context(request: Request) -> ServingContext:
     ctx: ServingContext = request.app.state.context
     return ctx
 
 
 # ---------------------------------------------------------------- prediction
-
-
-def _shape(served: ServedVariant, player_id: str, pred: PredictionLike) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "player_id": player_id,
-        "model": served.model,
-        "model_version": served.version,
-        "variant": served.variant,
-    }
-    if served.task == "regression":
-        out["prediction"] = out["value"] = pred.value
-    else:
-        out["prediction"] = pred.label
-        out["probabilities"] = pred.probabilities
-        out["confidence"] = pred.confidence
-    return out
-
-
-def _finite(pred: PredictionLike) -> bool:
-    if pred.value is not None:
-        return math.isfinite(pred.value)
-    return math.isfinite(pred.confidence or 0.0) and all(
-        math.isfinite(p) for p in (pred.probabilities or {}).values()
-    )
-
-
-def _score(
-    served: ServedVariant, rows: Sequence[Mapping[str, Any]], fields: Sequence[str]
-) -> Sequence[PredictionLike]:
-    """The model's predictions of ``rows`` (``fields``: where each row sits in the request, for errors)."""
-    try:
-        preds = served.predictor.predict(rows)
-    except LiveMLError as exc:
-        if exc.http_status < 500:
-            raise  # the runtime's InputError is a 422 naming the column
-        # A load failure names S3 keys or paths: those go to the log, not to the caller.
-        log.error("model %s v%s cannot be loaded: %s", served.model, served.version, exc)
-        raise PredictionFailedError(f"model {served.model} v{served.version} cannot be loaded") from exc
-    except Exception as exc:
-        raise PredictionFailedError(
-            f"model {served.model} v{served.version} failed to score the request"
-        ) from exc
-    for field_name, pred in zip(fields, preds, strict=True):
-        if not _finite(pred):
-            raise UnscorableInputError(field_name)  # else JSON encoding fails: a 500
-    return preds
-
-
-def _finish(
-    ctx: ServingContext,
-    served: ServedVariant,
-    started_at: float,
-    items: list[tuple[dict[str, Any], dict[str, Any]]],
-) -> None:
-    latency_ms = (time.perf_counter() - started_at) * 1000
-    labels = [None if served.task == "regression" else o.get("prediction") for _, o in items]
-    ctx.metrics.record(served.version, served.variant, latency_ms, labels, model=served.model)
-    if ctx.capture.sampled():
-        for features, output in items:
-            record = {
-                "variant": served.variant,
-                "player_id": output["player_id"],
-                "features": features,
-                "output": {k: output.get(k) for k in _OUTPUT_KEYS},
-                "latency_ms": round(latency_ms, 3),
-            }
-            ctx.capture.add(record, version=served.version, model=served.model)
 
 
 async def _drill(ctx: ServingContext) -> None:
@@ -181,10 +69,7 @@ async def predict(request: Request, model: str | None, body: Any) -> Response:
     await _drill(ctx)
     served = ctx.models.get(model).for_player(body.player_id)
     request.state.served = served
-    row = body.features.model_dump(by_alias=True)
-    out = _shape(served, body.player_id, _score(served, [row], ("features",))[0])
-    _finish(ctx, served, t0, [(row, out)])
-    return JSONResponse(out)
+    return JSONResponse(predict_one(ctx, served, body, t0))
 
 
 async def predict_batch(request: Request, model: str | None, body: Any) -> Response:

@@ -55,6 +55,10 @@ class ShadowTee:
             config = None
         return cls(config, read(SHADOW_QUEUE), default_model=default_model)
 
+    def reset_client(self) -> None:
+        """Forget the SQS client (after a SnapStart restore its connections are dead)."""
+        self._sqs = None
+
     @property
     def enabled(self) -> bool:
         return bool(self.queue_url and self.rate > 0 and self.config.get("candidate"))
