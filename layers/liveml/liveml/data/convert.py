@@ -26,6 +26,9 @@ def texts(s: pd.Series[Any]) -> pd.Series[Any]:
             return s.astype("Int64").astype("str").where(s.notna())
     if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
         return s
+    if pd.api.types.is_object_dtype(s):
+        # Booleans among other values (a CSV column of True/False with gaps, JSON true/false): as above.
+        s = s.map(lambda v: ("true" if v else "false") if isinstance(v, bool | np.bool_) else v)
     return s.astype("str").where(s.notna())
 
 
