@@ -156,3 +156,9 @@ def test_bounds_near_the_float_limit_are_left_open() -> None:
     assert plausible_range(0.0, 1.7e308) == (0.0, None)
     assert plausible_range(-1.7e308, -1.0) == (None, 0.0)
     assert plausible_range(1e-320, 1e-300) == (0.0, 10.0)  # a margin of at least 10
+
+
+def test_a_file_with_no_feature_is_refused_with_a_contract_error() -> None:
+    df = pd.DataFrame({"player_id": ["a", "b", "c"], "churned": [0, 1, 0]})
+    with pytest.raises(ContractError, match="no feature columns"):
+        infer(df, target="churned")

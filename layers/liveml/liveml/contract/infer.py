@@ -9,6 +9,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from liveml.contract.errors import ContractError
 from liveml.contract.model import Column, ColumnType, Contract, Gates, Task
 
@@ -129,16 +131,19 @@ def infer(df: pd.DataFrame, target: str | None = None, name: str = "dataset") ->
         min_rows_per_class=min(defaults.min_rows_per_class, smallest_class),
         duplicates="error" if entity_id else "warn",
     )
-    return Contract(
-        name=name,
-        task=task,
-        target=target,
-        classes=classes,
-        entity_id=entity_id,
-        event_time=event_time,
-        columns=columns,
-        gates=gates,
-    )
+    try:
+        return Contract(
+            name=name,
+            task=task,
+            target=target,
+            classes=classes,
+            entity_id=entity_id,
+            event_time=event_time,
+            columns=columns,
+            gates=gates,
+        )
+    except ValidationError as exc:  # e.g. nothing but the target, an id and a time: no features
+        raise ContractError.from_validation(exc, f"contract drafted from {name!r}") from None
 
 
 def _sorted_labels(y: pd.Series[Any]) -> list[str]:
