@@ -11,14 +11,17 @@ from liveml.contract import Contract, ContractError, Gates, IssueCode, infer
 from liveml.data import Severity, generate_players, player_contract, validate
 
 
-def _insurance_like(rows: int = 1_000, repeat_share: float = 0.085) -> pd.DataFrame:
-    """Coarse columns, so distinct people share every value, plus rows exported twice: no id to tell."""
+def insurance_like(rows: int = 1_000, repeat_share: float = 0.085) -> pd.DataFrame:
+    """An insurance-style export with no id, where some rows repeat an earlier row exactly (two people
+    with the same age, BMI, children and habits, or a policy listed twice: the file cannot tell)."""
     rng = np.random.default_rng(3)
     df = pd.DataFrame(
         {
-            "age_band": rng.choice(["18-25", "26-40", "41-65"], rows),
-            "smoker": rng.choice(["yes", "no"], rows),
-            "children": rng.integers(0, 3, rows),
+            "age": rng.integers(18, 65, rows),
+            "bmi": rng.normal(30, 6, rows).round(1),
+            "children": rng.integers(0, 4, rows),
+            "smoker": rng.choice(["yes", "no"], rows, p=[0.2, 0.8]),
+            "region": rng.choice(["northeast", "northwest", "southeast", "southwest"], rows),
             "claimed": rng.integers(0, 2, rows),
         }
     )
@@ -87,13 +90,14 @@ def test_the_option_is_checked_and_round_trips() -> None:
 
 
 def test_a_file_where_people_share_every_value_passes_its_drafted_gate() -> None:
-    df = _insurance_like()
+    df = insurance_like()
     contract = Contract.from_yaml(infer(df, target="claimed").to_yaml())
     assert contract.entity_id is None and contract.gates.duplicates == "warn"
     report = validate(df, contract)
     assert report.passed, report.issues
     issue = next(i for i in report.issues if i.code == IssueCode.DUPLICATE_ROWS)
-    assert issue.severity is Severity.WARNING and issue.rows_affected == int(df.duplicated().sum())
+    # 85 rows exported again, plus the odd pair of people who share every value
+    assert issue.severity is Severity.WARNING and issue.rows_affected == int(df.duplicated().sum()) >= 85
 
 
 def test_one_row_of_a_class_is_no_evidence_of_leakage() -> None:
