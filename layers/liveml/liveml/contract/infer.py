@@ -182,7 +182,8 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
     expected = math.ceil(round(nulls / len(s) * 10_000, 6)) / 10_000 if len(s) else None
     non_null = s.dropna()
     # True/False with gaps is an object column holding bools: still a boolean column.
-    if pd.api.types.is_bool_dtype(s) or (len(non_null) and non_null.map(type).isin({bool, np.bool_}).all()):
+    as_object_bools = pd.api.types.is_object_dtype(s) and pd.api.types.infer_dtype(non_null) == "boolean"
+    if pd.api.types.is_bool_dtype(s) or (len(non_null) > 0 and as_object_bools):
         return Column(name=name, type=ColumnType.BOOLEAN, nullable=nullable, expected_null_fraction=expected)
     if pd.api.types.is_datetime64_any_dtype(s):
         return Column(name=name, type=ColumnType.DATETIME, nullable=nullable, expected_null_fraction=expected)
@@ -277,10 +278,11 @@ def _round_outwards(v: float) -> float | None:
 def _looks_like_datetime(text: pd.Series[Any]) -> bool:
     import pandas as pd
 
-    # Every value, not a sample: one that does not parse would fail the file's own gate.
-    if not text.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+    # Every distinct value, not a sample: one that does not parse would fail the file's own gate.
+    distinct = pd.Series(text.unique())
+    if not distinct.str.match(r"^\d{4}-\d{2}-\d{2}").all():
         return False
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+    parsed = pd.to_datetime(distinct, errors="coerce", format="ISO8601", utc=True)
     return bool(parsed.notna().all())
 
 
