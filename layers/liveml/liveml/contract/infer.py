@@ -9,6 +9,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from liveml.contract.errors import ContractError
 from liveml.contract.model import Column, ColumnType, Contract, Gates, Task
 
@@ -50,11 +52,12 @@ def infer(df: pd.DataFrame, target: str | None = None, name: str = "dataset") ->
         col_name = str(raw_name)
         s = df[raw_name]
         col = _infer_column(col_name, s, is_target=col_name == target)
+        complete = bool(s.notna().all())
         if (
             entity_id is None
             and col_name != target
             and _ID_NAME.search(col_name)
-            and s.notna().all()
+            and complete
             and s.is_unique
         ):
             entity_id = col_name
@@ -64,13 +67,23 @@ def infer(df: pd.DataFrame, target: str | None = None, name: str = "dataset") ->
                 nullable=False,
                 description="entity id (one per player)",
             )
-        if event_time is None and col.type is ColumnType.DATETIME and col_name.lower() in _TIME_NAMES:
+        elif (
+            event_time is None
+            and col.type is ColumnType.DATETIME
+            and col_name.lower() in _TIME_NAMES
+            and complete  # the event time is never null: a column with gaps stays a feature
+        ):
             event_time = col_name
+        elif col_name != target and int(s.nunique(dropna=True)) == 1 and int(s.notna().sum()) > 1:
+            col = col.model_copy(update={"expected_constant": True})
         columns.append(col)
 
     y = df[target].dropna()
     target_col = next(c for c in columns if c.name == target)
     n_classes = int(y.nunique())
+    if n_classes < 2:
+        what = "no values" if n_classes == 0 else f"a single value ({_label_text(y.iloc[0])!r})"
+        raise ContractError(f"target {target!r} has {what}: there is nothing to learn from this file")
     classes: list[str] | None = None
     if target_col.type is ColumnType.NUMERIC and n_classes > MAX_INFERRED_CLASSES:
         task = Task.REGRESSION
@@ -85,48 +98,76 @@ def infer(df: pd.DataFrame, target: str | None = None, name: str = "dataset") ->
     else:
         raise ContractError(f"target {target!r} has {n_classes} distinct labels: too many for classification")
 
+    # Rows without a label are expected at the share seen (the gate warns about them up to there).
+    target_nulls = target_col.expected_null_fraction
     if task is Task.REGRESSION:
         target_col = Column(
-            name=target, type=ColumnType.NUMERIC, nullable=False, description=target_col.description
+            name=target,
+            type=ColumnType.NUMERIC,
+            nullable=False,
+            description=target_col.description,
+            expected_null_fraction=target_nulls,
         )
     else:
         # A class label needs no range or category list: `classes` says which labels exist.
         ttype = ColumnType.CATEGORICAL if target_col.type is ColumnType.TEXT else target_col.type
-        target_col = Column(name=target, type=ttype, nullable=False, description=target_col.description)
+        target_col = Column(
+            name=target,
+            type=ttype,
+            nullable=False,
+            description=target_col.description,
+            expected_null_fraction=target_nulls,
+        )
     columns = [target_col if c.name == target else c for c in columns]
     if event_time is not None:
         columns = [c.model_copy(update={"nullable": False}) if c.name == event_time else c for c in columns]
 
-    gates = Gates()
-    if len(df) < gates.min_rows:
-        gates = Gates(min_rows=max(1, len(df)))
-    return Contract(
-        name=name,
-        task=task,
-        target=target,
-        classes=classes,
-        entity_id=entity_id,
-        event_time=event_time,
-        columns=columns,
-        gates=gates,
+    # The gates start from the defaults and loosen only as far as this file needs: a small file or a
+    # rare class is the data the person has. Without an entity id, a repeated row may be two players.
+    defaults = Gates()
+    smallest_class = int(y.value_counts().min()) if classes is not None else defaults.min_rows_per_class
+    gates = Gates(
+        min_rows=min(defaults.min_rows, len(df)),
+        min_rows_per_class=min(defaults.min_rows_per_class, smallest_class),
+        duplicates="error" if entity_id else "warn",
     )
+    try:
+        return Contract(
+            name=name,
+            task=task,
+            target=target,
+            classes=classes,
+            entity_id=entity_id,
+            event_time=event_time,
+            columns=columns,
+            gates=gates,
+        )
+    except ValidationError as exc:  # e.g. nothing but the target, an id and a time: no features
+        raise ContractError.from_validation(exc, f"contract drafted from {name!r}") from None
 
 
 def _sorted_labels(y: pd.Series[Any]) -> list[str]:
+    import pandas as pd
+
     values = y.unique().tolist()
     try:
         values = sorted(values)
     except TypeError:
         values = sorted(values, key=str)
-    return [_label_text(v) for v in values]
+    return _texts(pd.Series(values, dtype=y.dtype)).tolist()
 
 
 def _label_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+    import pandas as pd
+
+    return str(_texts(pd.Series([v])).iloc[0])
+
+
+def _texts(s: pd.Series[Any]) -> pd.Series[Any]:
+    """Values as text exactly as the gate compares them (categories, class labels)."""
+    from liveml.data.convert import texts
+
+    return texts(s)
 
 
 def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
@@ -135,11 +176,14 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
 
     nulls = int(s.isna().sum())
     # Features stay nullable: serving may receive a missing value and the pipeline imputes it. What was
-    # seen is recorded as the expected null share, which the gate holds the next uploads to.
+    # seen is recorded as the expected null share, which the gate holds the next uploads to; rounded
+    # up, so the file itself is never over its own expectation.
     nullable = True if not is_target else nulls > 0
-    expected = None if is_target or not len(s) else round(nulls / len(s), 4)
+    expected = math.ceil(round(nulls / len(s) * 10_000, 6)) / 10_000 if len(s) else None
     non_null = s.dropna()
-    if pd.api.types.is_bool_dtype(s):
+    # True/False with gaps is an object column holding bools: still a boolean column.
+    as_object_bools = pd.api.types.is_object_dtype(s) and pd.api.types.infer_dtype(non_null) == "boolean"
+    if pd.api.types.is_bool_dtype(s) or (len(non_null) > 0 and as_object_bools):
         return Column(name=name, type=ColumnType.BOOLEAN, nullable=nullable, expected_null_fraction=expected)
     if pd.api.types.is_datetime64_any_dtype(s):
         return Column(name=name, type=ColumnType.DATETIME, nullable=nullable, expected_null_fraction=expected)
@@ -171,11 +215,20 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
             plausible_min=plausible[0],
             plausible_max=plausible[1],
         )
-    text = non_null.astype(str)
+    text = _texts(non_null)
     if len(text) and _looks_like_datetime(text):
         return Column(name=name, type=ColumnType.DATETIME, nullable=nullable, expected_null_fraction=expected)
     distinct = int(text.nunique())
     mean_words = float(text.str.count(" ").mean()) + 1 if len(text) else 0.0
+    if distinct > Gates().max_categories:
+        # More values than the gate lets a category have: ids or free text, not a category.
+        return Column(
+            name=name,
+            type=ColumnType.TEXT,
+            nullable=nullable,
+            expected_null_fraction=expected,
+            description=f"{distinct} distinct values seen: an id or free text (text), or bucket it",
+        )
     if distinct <= MAX_INFERRED_CATEGORIES and mean_words < 3:
         return Column(
             name=name,
@@ -206,24 +259,30 @@ def plausible_range(lo: float | None, hi: float | None) -> tuple[float | None, f
         low = 0.0
     if hi <= 0:
         high = 0.0
+    # Near the float limit a widened bound overflows: no bound there, rather than an infinite one.
     return _round_outwards(low), _round_outwards(high)
 
 
-def _round_outwards(v: float) -> float:
-    """Two significant digits, rounded away from the range: a bound people read, never tighter."""
+def _round_outwards(v: float) -> float | None:
+    """Two significant digits, rounded away from the range: a bound people read, never tighter.
+    None when the bound would not be a finite number."""
+    if not math.isfinite(v):
+        return None
     if v == 0:
         return 0.0
-    step = 10 ** (math.floor(math.log10(abs(v))) - 1)
-    return float(math.ceil(v / step) * step if v > 0 else math.floor(v / step) * step)
+    step = 10.0 ** (math.floor(math.log10(abs(v))) - 1)
+    rounded = math.ceil(v / step) * step if v > 0 else math.floor(v / step) * step
+    return float(rounded) if math.isfinite(rounded) else None
 
 
 def _looks_like_datetime(text: pd.Series[Any]) -> bool:
     import pandas as pd
 
-    sample = text.head(200)
-    if not sample.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+    # Every distinct value, not a sample: one that does not parse would fail the file's own gate.
+    distinct = pd.Series(text.unique())
+    if not distinct.str.match(r"^\d{4}-\d{2}-\d{2}").all():
         return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="ISO8601", utc=True)
+    parsed = pd.to_datetime(distinct, errors="coerce", format="ISO8601", utc=True)
     return bool(parsed.notna().all())
 
 

@@ -11,7 +11,7 @@ import json
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -85,6 +85,9 @@ class Column(BaseModel):
     #: the observed range widened by a margin; values outside it are implausible, not impossible
     plausible_min: float | None = None
     plausible_max: float | None = None
+    #: the column held a single value in the data the contract was drafted from, so the gate does not
+    #: flag it as constant (a column that *becomes* constant is a broken export; one that was is not)
+    expected_constant: bool | None = None
 
     @field_validator("min", "max", "plausible_min", "plausible_max")
     @classmethod
@@ -134,6 +137,10 @@ class Gates(BaseModel):
     #: a single feature whose out-of-fold score alone reaches this flags target leakage
     leakage_auc: float = Field(0.99, gt=0.5, le=1.0)
     max_duplicate_fraction: float = Field(0.01, ge=0.0, le=1.0)
+    #: rows repeating an earlier row: ``error`` above ``max_duplicate_fraction``, or ``warn`` always.
+    #: Unset: ``error`` with an ``entity_id`` (a player twice), ``warn`` without one (two players can
+    #: legitimately share every value). Repeated entity ids are always an error (``duplicate_ids``).
+    duplicates: Literal["warn", "error"] | None = None
     #: a categorical column with more distinct values than this is flagged
     max_categories: int = Field(1000, ge=1)
     #: issue codes reported as warnings instead of errors (for example ``extra_columns``)

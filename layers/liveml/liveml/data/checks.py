@@ -69,12 +69,14 @@ def _check_rows(found: Findings, c: Contract, df: pd.DataFrame) -> None:
     n_dup = int(dup.sum())
     if n_dup:
         frac = n_dup / n
-        severity = Severity.ERROR if frac > c.gates.max_duplicate_fraction else Severity.WARNING
+        policy = c.gates.duplicates or ("error" if c.entity_id else "warn")
+        refused = policy == "error" and frac > c.gates.max_duplicate_fraction
+        why = "" if c.entity_id else " (no entity id: two rows may be two players; gates.duplicates says)"
         found.add(
             IssueCode.DUPLICATE_ROWS,
-            f"{n_dup} row(s) ({frac:.1%}) repeat an earlier row exactly",
+            f"{n_dup} row(s) ({frac:.1%}) repeat an earlier row exactly{why}",
             rows=n_dup,
-            severity=severity,
+            severity=Severity.ERROR if refused else Severity.WARNING,
             examples=[f"row {i + 1}" for i in np.flatnonzero(dup)[:EXAMPLES]],
         )
     if c.entity_id and c.entity_id in df.columns:

@@ -26,6 +26,10 @@ def texts(s: pd.Series[Any]) -> pd.Series[Any]:
             return s.astype("Int64").astype("str").where(s.notna())
     if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
         return s
+    if pd.api.types.is_object_dtype(s) and pd.api.types.infer_dtype(s, skipna=True) != "string":
+        # Booleans among other values (a CSV column of True/False with gaps, JSON true/false): as above.
+        # (The scan above is C; the map only runs on columns that are not all strings.)
+        s = s.map(lambda v: ("true" if v else "false") if isinstance(v, bool | np.bool_) else v)
     return s.astype("str").where(s.notna())
 
 

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 LEAKAGE_SAMPLE = 20_000
 #: quantile bins a numeric feature is cut into for the leakage check
 LEAKAGE_BINS = 32
+#: rows a class needs (in and out of it, with a value) before a feature separating it can count as a
+#: leak: with one row of a class, some feature of a wide file holds its largest value by chance (a rank
+#: AUC of 1.0), and with a handful the odds are not much better. The default gates ask 20 per class.
+LEAKAGE_MIN_CLASS_ROWS = 10
 
 
 def check_leakage(found: Findings, contract: Contract, y_raw: pd.Series[Any]) -> None:
@@ -54,18 +58,27 @@ def check_leakage(found: Findings, contract: Contract, y_raw: pd.Series[Any]) ->
         onehot[np.arange(len(idx)), y_codes] = 1.0
         # binary: the positive class only; multiclass: one column per class (macro OvR AUC)
         y_matrix = onehot[:, 1:2] if n_cls == 2 else onehot
+    # The binned score learns on one half and scores the other: each half needs the evidence.
+    in_class = y_matrix.sum(axis=0)
+    need = 2 * LEAKAGE_MIN_CLASS_ROWS
+    evidence = (in_class >= need) & (len(idx) - in_class >= need)
+    binned_y = y_matrix if c.task is Task.REGRESSION else y_matrix[:, evidence]
     for col in c.features:
         if col.name in found.broken:
             continue
         codes = _bin_codes(found, col.name, idx)
         if codes is None:
             continue
-        score = _oof_score(codes, fold, y_matrix, regression=c.task is Task.REGRESSION)
+        score = 0.0
+        if binned_y.shape[1]:
+            score = _oof_score(codes, fold, binned_y, regression=c.task is Task.REGRESSION)
         if c.task is Task.BINARY and col.name in found.numeric:
-            # A monotone leak shows in the plain rank AUC at any sample size, bins or not.
+            # A monotone leak shows in the plain rank AUC at any sample size, bins or not, once each
+            # class has the rows to show it.
             values = found.numeric[col.name][idx]
             ok = np.isfinite(values)
-            if 0 < y_matrix[ok, 0].sum() < ok.sum():
+            positives = y_matrix[ok, 0].sum()
+            if min(positives, ok.sum() - positives) >= LEAKAGE_MIN_CLASS_ROWS:
                 auc = roc_auc_binary(y_matrix[ok, 0], values[ok])
                 score = max(score, auc, 1.0 - auc)
         if score >= contract.gates.leakage_auc:
