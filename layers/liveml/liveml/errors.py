@@ -20,6 +20,24 @@ class LiveMLError(Exception):
     http_status: int = 400
 
 
+#: The ``error`` field of every JSON error answer (predictions and events alike), by HTTP status.
+_STATUS_KIND = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_kind(status: int) -> str:
+    """What went wrong, in one stable word, for an error answer with ``status``."""
+    return _STATUS_KIND.get(status, "client_error" if status < 500 else "server_error")
+
+
 def field_problems(exc: ValidationError, *, top: str = "(top level)") -> str:
     """pydantic's errors as one line: ``field.path: why; other: why`` — for messages meant for people."""
     return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or top}: {err['msg']}" for err in exc.errors())

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from liveml.config import env
+from liveml.errors import error_kind
 from liveml.monitoring.errors import BatchError, StorageError
 from liveml.monitoring.events import (
     Batch,
@@ -38,15 +39,6 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
-
-
-_STATUS_KIND = {
-    400: "bad_request",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    503: "unavailable",
-}
 
 
 # ------------------------------------------------------------------ stores
@@ -226,7 +218,7 @@ class EventIngestor:
             return Answer(
                 status,
                 {
-                    "error": _STATUS_KIND.get(status, "client_error" if status < 500 else "server_error"),
+                    "error": error_kind(status),
                     "message": str(exc),
                     "fields": fields,
                     "correlation_id": correlation_id,

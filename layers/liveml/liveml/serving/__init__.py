@@ -12,7 +12,7 @@ modules that need the served models' types stay light (unit tests check both).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from liveml.binding import (
     Binding,
@@ -23,6 +23,7 @@ from liveml.binding import (
     assign_variant,
     bucket,
 )
+from liveml.lazy import lazy_exports
 from liveml.serving.capture import CaptureSink, PredictionCapture, S3CaptureSink
 from liveml.serving.errors import IntegrityError, PredictionFailedError, ServingError, UnknownModelError
 from liveml.serving.metrics import ServingMetrics
@@ -34,21 +35,15 @@ if TYPE_CHECKING:
     from liveml.serving.http import error_response
     from liveml.serving.runtime import Runtime, build_runtime
 
-_LAZY = {
-    "create_app": "liveml.serving.app",
-    "error_response": "liveml.serving.http",
-    "Runtime": "liveml.serving.runtime",
-    "build_runtime": "liveml.serving.runtime",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'liveml.serving' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(
+    globals(),
+    {
+        "create_app": ".app",
+        "error_response": ".http",
+        "Runtime": ".runtime",
+        "build_runtime": ".runtime",
+    },
+)
 
 
 __all__ = [

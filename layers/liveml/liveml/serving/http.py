@@ -13,23 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from liveml.errors import LiveMLError
+from liveml.errors import LiveMLError, error_kind
 from liveml.serving.errors import NotJsonError
 from liveml.serving.headers import CORRELATION_HEADER, is_json
 
 log = logging.getLogger(__name__)
-
-
-_STATUS_KIND = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    500: "internal_error",
-    503: "unavailable",
-}
 
 
 # S3 URIs and absolute paths, as a load failure's message names them (a path starts a word).
@@ -104,7 +92,7 @@ def error_response(exc: Exception, correlation_id: str | None = None) -> JSONRes
     if isinstance(exc, LiveMLError) and status >= 500:
         log.error("server-side error: %s", exc, extra={"correlation_id": correlation_id})
         message = redact(message)  # the log has the keys and paths; the caller gets the kind
-    kind = _STATUS_KIND.get(status, "client_error" if status < 500 else "server_error")
+    kind = error_kind(status)
     body = {"error": kind, "message": message, "fields": fields, "correlation_id": correlation_id}
     headers = {**extra_headers, **({CORRELATION_HEADER: correlation_id} if correlation_id else {})}
     return JSONResponse(body, status_code=status, headers=headers or None)

@@ -31,9 +31,9 @@ The model directory these write and read is described, with its names and its sh
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from liveml.lazy import lazy_exports
 from liveml.training.errors import ExportError, ModelPerformanceError, TrainingError
 
 if TYPE_CHECKING:
@@ -43,31 +43,24 @@ if TYPE_CHECKING:
     from liveml.training.train import FitResult, TrainResult, fit_and_export, train_model
     from liveml.training.tuning import SearchResult, TrialEvent, TrialRecord, search
 
-#: public name → the module that defines it; loaded on first access (PEP 562)
-_LAZY = {
-    "Evaluation": "evaluate",
-    "evaluate_model_dir": "evaluate",
-    "FAMILIES": "families",
-    "PRIMARY_METRIC": "metrics",
-    "holdout_metrics": "metrics",
-    "SearchResult": "tuning",
-    "TrialEvent": "tuning",
-    "TrialRecord": "tuning",
-    "search": "tuning",
-    "FitResult": "train",
-    "TrainResult": "train",
-    "fit_and_export": "train",
-    "train_model": "train",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    globals(),
+    {
+        "Evaluation": ".evaluate",
+        "evaluate_model_dir": ".evaluate",
+        "FAMILIES": ".families",
+        "PRIMARY_METRIC": ".metrics",
+        "holdout_metrics": ".metrics",
+        "SearchResult": ".tuning",
+        "TrialEvent": ".tuning",
+        "TrialRecord": ".tuning",
+        "search": ".tuning",
+        "FitResult": ".train",
+        "TrainResult": ".train",
+        "fit_and_export": ".train",
+        "train_model": ".train",
+    },
+)
 
 
 __all__ = [
