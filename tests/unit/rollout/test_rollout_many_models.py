@@ -255,9 +255,9 @@ def test_shadows_and_experiments_take_the_rollout_lock_while_they_move_live(
 ) -> None:
     """Both publish and move `live` too: they take the rollout's lock for as long as they move it, so a
     rollout never starts from an alias that is changing under it, nor they from one a rollout moves."""
-    from liveml.experiments import Experiment
     from liveml.rollout.live_experiments import ExperimentRegistry
     from liveml.rollout.shadow import Shadow
+    from tests.unit.experiments.conftest import experiment
 
     db, s3 = aws
     pending = Approval.PENDING
@@ -269,16 +269,7 @@ def test_shadows_and_experiments_take_the_rollout_lock_while_they_move_live(
     fake: Any = registry
     shadow = Shadow(run.function, registry=fake, table=TABLE, dynamodb=db)
     experiments = ExperimentRegistry(run.function, registry=fake, bucket=BUCKET, s3=s3, store=run.store)
-    design = Experiment.parse(
-        {
-            "name": "ab",
-            "model": "churn",
-            "variants": {"A": "1", "B": "2"},
-            "split": {"A": 0.5, "B": 0.5},
-            "salt": "s",
-            "metric": {"name": "d1_retention", "kind": "rate", "baseline": 0.3, "mde": 0.02},
-        }
-    )
+    design = experiment(name="ab", variants={"A": "1", "B": "2"})
 
     rollout = run.prepare(canary("churn", 2), execution="exec-2")  # holds the lock while it runs
     before = run.function.routing()
