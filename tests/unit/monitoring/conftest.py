@@ -70,8 +70,11 @@ class FakeStack:
         )
         return version.version
 
-    def capture(self, model: str, version: int, at: datetime, frame: pd.DataFrame) -> None:
-        """Capture files as liveml.serving.capture writes them (probabilities as the reference's)."""
+    def capture(
+        self, model: str, version: int, at: datetime, frame: pd.DataFrame, contract_sha256: str | None = None
+    ) -> None:
+        """Capture files as liveml.serving.capture writes them (probabilities as the reference's), each
+        record under ``contract_sha256`` when given (as serving writes them; older captures had none)."""
         lines = []
         probabilities = np.random.default_rng(len(frame)).beta(2, 5, len(frame))
         for row, probability in zip(frame.to_dict(orient="records"), probabilities, strict=True):
@@ -94,6 +97,8 @@ class FakeStack:
                 },
                 "latency_ms": 1.0,
             }
+            if contract_sha256 is not None:
+                record["contract_sha256"] = contract_sha256
             lines.append(json.dumps(record, default=str))
         key = (
             f"captures/model={model}/version={version}/dt={at:%Y-%m-%d}/hour={at:%H}/"

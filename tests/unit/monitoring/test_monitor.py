@@ -15,7 +15,7 @@ from liveml.data.synth import generate_players
 from liveml.monitoring.monitor import Monitor, Window, drift_key
 from liveml.pipeline import PipelineError, PipelineSettings
 from liveml.registry import Stage
-from tests.unit.monitoring.conftest import FakeStack
+from tests.unit.monitoring.conftest import CONTRACT, FakeStack
 
 END = datetime(2025, 6, 2, 1, 15, tzinfo=UTC)  # in the past: files are written after their records
 
@@ -94,6 +94,23 @@ def test_captures_of_another_contract_record_contract_changed(stack: FakeStack) 
     record = _record(stack, version)
     assert record["status"] == "contract_changed" and not record["drifted"]
     assert "friends" in record["reason"]
+
+
+def test_captures_carry_their_contracts_hash_and_a_different_one_is_contract_changed(
+    stack: FakeStack,
+) -> None:
+    version = stack.register()
+    at = END - timedelta(minutes=5)
+    stack.capture("churn", version, at, _shifted(4), contract_sha256=CONTRACT.sha256)
+    _monitor(stack).run(Window.ending(END, 15))
+    assert _record(stack, version)["status"] == "ok"  # the same contract: compared
+
+    other = stack.register()
+    stack.capture("churn", other, at, _shifted(4), contract_sha256="f" * 64)  # same names, other meaning
+    _monitor(stack).run(Window.ending(END, 15))
+    record = _record(stack, other)
+    assert record["status"] == "contract_changed" and not record["drifted"]
+    assert "ffffffffffff" in record["reason"] and CONTRACT.sha256[:12] in record["reason"]
 
 
 def test_persistent_drift_starts_one_retraining_then_cools_down(stack: FakeStack) -> None:

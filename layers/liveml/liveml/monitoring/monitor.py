@@ -106,7 +106,12 @@ def read_records(s3: Any, bucket: str, prefix: str, limit: int | None = None) ->
 
 
 def check_contract(reference: ReferenceSketch, records: Sequence[dict[str, Any]]) -> str | None:
-    """Why these captures were not written under the reference's contract, or None when they were."""
+    """Why these captures were not written under the reference's contract, or None when they were:
+    by the contract's sha256 that each capture carries, else (older captures) by their feature names."""
+    hashes = {r["contract_sha256"] for r in records if isinstance(r.get("contract_sha256"), str)}
+    if hashes - {reference.contract_sha256}:
+        other, ours = sorted(hashes - {reference.contract_sha256})[0], reference.contract_sha256
+        return f"captures were served under contract {other[:12]}, not the version's {ours[:12]}"
     known = set(reference.features) | set(reference.skipped)
     missing: set[str] = set()
     unknown: set[str] = set()

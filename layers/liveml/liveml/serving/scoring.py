@@ -172,6 +172,9 @@ def _finish(
         for features, output in items:
             record = {
                 "variant": served.variant,
+                "contract_sha256": served.manifest.get(
+                    "contract_sha256"
+                ),  # the monitor compares like with like
                 "player_id": output["player_id"],
                 "features": features,
                 "output": {k: output.get(k) for k in _OUTPUT_KEYS},
