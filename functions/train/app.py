@@ -17,4 +17,11 @@ logger = Logger()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The search's budget shrinks to what this invocation has left, so it never times out mid-upload.
     remaining_s = context.get_remaining_time_in_millis() / 1000.0
-    return train_step(RunState.from_event(event), event["validation"], remaining_s=remaining_s)
+    # Back from Evaluate after a failed ONNX parity check: the last attempt and why it failed.
+    return train_step(
+        RunState.from_event(event),
+        event["validation"],
+        previous=event.get("training"),
+        error=event.get("error"),
+        remaining_s=remaining_s,
+    )

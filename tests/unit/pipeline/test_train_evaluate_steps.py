@@ -17,6 +17,7 @@ from typing import Any, cast
 import boto3
 import pytest
 
+from liveml.aws.s3 import get_bytes
 from liveml.contract import Contract
 from liveml.data.synth import generate_players, player_contract
 from liveml.inference import ArtifactError
@@ -79,7 +80,8 @@ def _evaluate(run: Run, s3: Any, **kwargs: Any) -> dict[str, Any]:
 def test_train_returns_a_small_summary_and_an_unevaluated_model_dir(run: Run, s3: Any) -> None:
     t = run.training
     assert t["model_uri"] == f"s3://{ARTIFACTS}/runs/{MODEL}/run-ok/model/"
-    assert set(t) == {"model_uri", "family", "cv_score", "trials", "seconds", "metrics"}
+    assert set(t) == {"model_uri", "family", "cv_score", "trials", "seconds", "metrics", "excluded"}
+    assert t["excluded"] == []
     assert 1 <= t["trials"] <= 3 and 0.5 < t["metrics"]["roc_auc"] <= 1.0
     assert len(json.dumps(t)) < 2000  # a state summary, not data
     manifest = json.loads(
@@ -177,3 +179,32 @@ def test_changed_contract_is_refused(run: Run, s3: Any, tmp_path: Path) -> None:
     validation = {**run.validation, "contract_sha256": "f" * 64}
     with pytest.raises(PipelineError, match="changed since"):
         train_step(run.state, validation, artifacts_bucket=ARTIFACTS, s3=s3, workdir=tmp_path)
+
+
+def test_a_failed_parity_check_sends_the_run_back_to_serve_another_configuration(
+    run: Run, s3: Any, tmp_path: Path
+) -> None:
+    """What the state machine does when Evaluate raises OnnxParityError: Train again, without the
+    configuration that failed, and the run fails only when a second one fails too."""
+    from liveml.pipeline.errors import PipelineError
+    from liveml.pipeline.steps.train import excluded_configurations
+
+    failed = json.loads(
+        s3.get_object(Bucket=ARTIFACTS, Key=f"runs/{MODEL}/run-ok/model/manifest.json")["Body"].read()
+    )
+    cause = json.dumps({"errorType": "OnnxParityError", "errorMessage": "max difference 0.02 > 1e-05"})
+    error = {"Error": "OnnxParityError", "Cause": cause}
+    retry = run.state.model_copy(update={"run_id": "run-retry"})  # the shared run's model stays as it is
+    again = train_step(
+        retry, run.validation, previous=run.training, error=error, artifacts_bucket=ARTIFACTS, s3=s3
+    )
+    [excluded] = again["excluded"]
+    assert (excluded["family"], excluded["params"]) == (failed["family"], failed["params"])
+    assert "failed ONNX parity in Evaluate" in excluded["reason"] and "0.02" in excluded["reason"]
+    served = json.loads(get_bytes(again["model_uri"] + "manifest.json", s3=s3))
+    assert (served["family"], served["params"]) != (failed["family"], failed["params"])
+
+    other = {"Error": "ModelPerformanceError", "Cause": "{}"}  # not a parity failure: nothing excluded
+    assert excluded_configurations(run.training, other, s3=s3) == []
+    with pytest.raises(PipelineError, match="2 configurations failed ONNX parity"):
+        excluded_configurations(again, error, s3=s3)

@@ -27,3 +27,8 @@ class ExportError(TrainingError):
     """The ONNX or compact export failed or does not reproduce scikit-learn within tolerance."""
 
     http_status = 500
+
+
+class OnnxParityError(ExportError):
+    """ONNX Runtime does not reproduce scikit-learn for this configuration: the pipeline trains again
+    without it (its name is what the state machine catches)."""

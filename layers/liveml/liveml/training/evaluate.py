@@ -6,7 +6,7 @@ very ONNX file that will serve. ``fit_and_export`` writes the directory; this co
 
 1. every artifact's sha256 is checked against the manifest (a tampered file is refused);
 2. ONNX parity against scikit-learn's saved holdout outputs, and the golden requests replayed
-   through the runtime's dict path (``ExportError`` when either disagrees);
+   through the runtime's dict path (``OnnxParityError`` when either disagrees);
 3. the holdout metrics, the contract's gates and, given a champion's model directory, the
    champion/challenger gate on *this* run's raw holdout rows (``holdout_rows.jsonl``). When the
    served model was refit on every row, it has seen the holdout: the metrics and the challenger's
@@ -54,7 +54,7 @@ from liveml.modeldir import (
     write_manifest,
 )
 from liveml.training import report as reporting
-from liveml.training.errors import ExportError, TrainingError
+from liveml.training.errors import OnnxParityError, TrainingError
 from liveml.training.gates import champion_gate, check_gates, raise_on_failures
 from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics, score
 from liveml.training.parity import max_abs_diff, row_diffs, tolerance
@@ -175,7 +175,7 @@ def check_parity(bundle: ModelBundle) -> tuple[float, npt.NDArray[np.float64]]:
     tol = tolerance(task)
     diff = float(rows.max()) if rows.size else 0.0
     if not diff <= tol:
-        raise ExportError(
+        raise OnnxParityError(
             f"ONNX does not reproduce scikit-learn: max difference {diff:.3g} > {tol:g} "
             f"on {int(np.sum(rows > tol))} of {len(rows)} holdout rows ({bundle.manifest.get('family')})"
         )
@@ -198,7 +198,7 @@ def check_golden(bundle: ModelBundle) -> int:
         )
     diff = max_abs_diff(got, expected, bundle.task)
     if not diff <= float(golden["tolerance"]):
-        raise ExportError(
+        raise OnnxParityError(
             "golden requests: the runtime's dict path disagrees with scikit-learn "
             f"(max difference {diff:.3g})"
         )

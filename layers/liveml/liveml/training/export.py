@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from liveml.features import frame_columns
 from liveml.inference import COMPACT_FORMAT, COMPACT_VERSION, CompactModel, OnnxModel, PreGraph
 from liveml.inference.compact import TEXT_TOKEN_PATTERN
-from liveml.training.errors import ExportError
+from liveml.training.errors import ExportError, OnnxParityError
 from liveml.training.parity import PARITY_TOLERANCE as PARITY_TOLERANCE
 from liveml.training.parity import REGRESSION_RTOL as REGRESSION_RTOL
 from liveml.training.parity import max_abs_diff as max_abs_diff
@@ -122,7 +122,7 @@ def _restore_input_names(onx: Any, wanted: list[str]) -> None:
 def check_onnx_parity(
     onnx_bytes: bytes, pipeline: Pipeline, df: pd.DataFrame, task: str, classes: list[str] | None
 ) -> tuple[float, npt.NDArray[np.float64]]:
-    """Max difference ONNX vs scikit-learn on ``df``; raises ``ExportError`` above the tolerance."""
+    """Max difference ONNX vs scikit-learn on ``df``; raises ``OnnxParityError`` above the tolerance."""
     expected = sklearn_outputs(pipeline, df, task)
     model = OnnxModel(onnx_bytes, fitted_pregraph(pipeline), task=task, classes=classes)
     got = model.run_inputs(graph_inputs(pipeline, df))
@@ -132,7 +132,7 @@ def check_onnx_parity(
         per_row = np.abs(got - expected).reshape(len(df), -1).max(axis=1)
         if task == "regression":
             per_row = per_row / np.maximum(1.0, np.abs(expected))
-        raise ExportError(
+        raise OnnxParityError(
             f"ONNX does not reproduce scikit-learn: max difference {diff:.3g} > {tol:g} "
             f"on {int(np.sum(per_row > tol))} of {len(df)} holdout rows "
             f"({type(pipeline.steps[-1][1]).__name__})"

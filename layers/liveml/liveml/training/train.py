@@ -188,6 +188,7 @@ def fit_and_export(
     overwrite: bool = False,
     first_trials: list[dict[str, Any]] | None = None,
     refit: bool = True,
+    exclude: list[dict[str, Any]] | None = None,
 ) -> FitResult:
     """Validate, search, refit and export one model into ``out_dir``: the first phase, needing
     scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib. The directory is complete
@@ -204,6 +205,7 @@ def fit_and_export(
         validate,
         first_trials,
         refit,
+        exclude or [],
     )
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
@@ -231,6 +233,9 @@ class FitOptions:
     #: the contract's gates; the served model then saw 25% more data. Off: the model that was scored
     #: on the holdout is the one served.
     refit: bool = True
+    #: Configurations (``{"family", "params"}``) not to serve whatever their score: ones whose ONNX
+    #: export failed parity where ONNX Runtime runs (the pipeline's Evaluate step), with the reason.
+    exclude: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -342,20 +347,18 @@ def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
     )
     split = _Split(df, train, hold, y, y_train, y_hold, spec, inter)
     rejected: list[dict[str, Any]] = []
-    for candidate in ranked_candidates(result)[:MAX_CANDIDATES]:
+    candidates = ranked_candidates(result)
+    for candidate in list(candidates):
+        excluded = next((e for e in options.exclude if _same_configuration(e, candidate)), None)
+        if excluded is not None:
+            candidates.remove(candidate)
+            rejected.append({**_described(candidate), "reason": str(excluded.get("reason", "excluded"))})
+    for candidate in candidates[:MAX_CANDIDATES]:
         try:
             fitted = _fit_candidate(candidate, split, contract, task, classes, options)
         except ExportError as exc:
             # Recorded in the model card; the next-best configuration gets its chance.
-            rejected.append(
-                {
-                    "rank": candidate.rank,
-                    "family": candidate.family,
-                    "params": candidate.params,
-                    "cv_score": candidate.cv_score,
-                    "reason": str(exc),
-                }
-            )
+            rejected.append({**_described(candidate), "reason": str(exc)})
             continue
         fitted.result, fitted.rejected, fitted.data_sha256 = result, rejected, data_sha256
         return fitted
@@ -363,6 +366,20 @@ def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
     raise ExportError(
         f"none of the search's {len(rejected)} best configurations exports faithfully: {reasons}"
     )
+
+
+def _described(candidate: _Candidate) -> dict[str, Any]:
+    return {
+        "rank": candidate.rank,
+        "family": candidate.family,
+        "params": candidate.params,
+        "cv_score": candidate.cv_score,
+    }
+
+
+def _same_configuration(entry: dict[str, Any], candidate: _Candidate) -> bool:
+    key = json.dumps([entry.get("family"), entry.get("params")], sort_keys=True, default=str)
+    return key == json.dumps([candidate.family, candidate.params], sort_keys=True, default=str)
 
 
 @dataclass

@@ -8,12 +8,15 @@ parity, metrics, gates and the report are the Evaluate step's. The model directo
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from liveml.aws.s3 import get_bytes, upload_dir
 from liveml.contract import Contract
+from liveml.errors import catch_reason
+from liveml.modeldir import MANIFEST
 from liveml.pipeline.errors import PipelineError
 from liveml.pipeline.settings import PipelineSettings
 from liveml.pipeline.steps.runs import RunState
@@ -22,6 +25,9 @@ from liveml.pipeline.steps.runs import RunState
 #: search: a budget that eats them all would time out with nothing to show.
 RESERVE_S = 120.0
 MIN_SEARCH_S = 10.0
+#: The run fails when this many configurations have failed ONNX parity in Evaluate; before that, the
+#: state machine sends the failure back to Train, which serves the next-best configuration.
+MAX_PARITY_FAILURES = 2
 #: holdout metrics small enough for the state (no confusion matrix)
 SUMMARY_METRICS = (
     "roc_auc",
@@ -43,21 +49,48 @@ def search_budget(settings: PipelineSettings, remaining_s: float | None) -> floa
     return max(MIN_SEARCH_S, min(float(settings.time_budget_s), remaining_s - RESERVE_S))
 
 
+def excluded_configurations(
+    previous: dict[str, Any] | None, error: dict[str, Any] | None, *, s3: Any = None
+) -> list[dict[str, Any]]:
+    """What this attempt must not serve: the configurations of earlier attempts whose ONNX export the
+    Evaluate step found unfaithful (``error`` is its Catch's ``{"Error", "Cause"}``). Too many of them
+    fail the run with every reason."""
+    if not previous or not error or error.get("Error") != "OnnxParityError":
+        return []
+    manifest = json.loads(get_bytes(previous["model_uri"] + MANIFEST, s3=s3))
+    excluded = [
+        *previous.get("excluded", []),
+        {
+            "family": manifest["family"],
+            "params": manifest["params"],
+            "reason": f"failed ONNX parity in Evaluate ({catch_reason(error)})",
+        },
+    ]
+    if len(excluded) >= MAX_PARITY_FAILURES:
+        reasons = "; ".join(f"{e['family']}: {e['reason']}" for e in excluded)
+        raise PipelineError(f"{len(excluded)} configurations failed ONNX parity, giving up: {reasons}")
+    return excluded
+
+
 def train_step(
     state: RunState,
     validation: dict[str, Any],
     *,
+    previous: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
     remaining_s: float | None = None,
     artifacts_bucket: str | None = None,
     workdir: Path | None = None,
     s3: Any = None,
 ) -> dict[str, Any]:
     """Train the run's model and upload its directory; returns ``{"model_uri", "family", "cv_score",
-    "trials", "seconds", "metrics"}``."""
+    "trials", "seconds", "metrics", "excluded"}``. ``previous`` and ``error``: the last attempt's
+    result and the Evaluate failure that sent the run back here (see ``excluded_configurations``)."""
     from liveml.data import read_dataset  # pandas: only the functions that train load it
     from liveml.training import fit_and_export
 
     settings = PipelineSettings.model_validate(validation["settings"])
+    excluded = excluded_configurations(previous, error, s3=s3)
     contract_uri = validation["contract_uri"]
     contract = Contract.from_yaml(get_bytes(contract_uri, s3=s3).decode(), source=contract_uri)
     if contract.sha256 != validation["contract_sha256"]:
@@ -81,6 +114,7 @@ def train_step(
             seed=settings.seed,
             folds=settings.cv_folds,
             data_sha256=dataset.get("sha256"),
+            exclude=excluded,
         )
         upload_dir(fit.out_dir, model_uri, s3=s3)
     return {
@@ -90,4 +124,5 @@ def train_step(
         "trials": fit.trials,
         "seconds": round(fit.seconds, 2),
         "metrics": {k: fit.metrics[k] for k in SUMMARY_METRICS if k in fit.metrics},
+        "excluded": excluded,
     }
