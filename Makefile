@@ -102,8 +102,20 @@ build: setup ## sam build: every function with its requirements, and the liveml 
 sizes: build ## Each function's unzipped MB with its layers; fails over Lambda's 250 MB
 	$(PY) scripts/function-sizes .aws-sam/build
 
+# FLAML, the search benchmark's peer, in a venv of its own so its pins never touch ours.
+PEERS_TRAINING_VENV := .venv-peers-training
+FLAML_VERSION       := 2.7.0
+$(PEERS_TRAINING_VENV)/.installed:
+	@python312=$$(scripts/find-python312); \
+	  [ -x $(PEERS_TRAINING_VENV)/bin/python ] || "$$python312" -m venv $(PEERS_TRAINING_VENV)
+	$(PEERS_TRAINING_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_TRAINING_VENV)/bin/python -m pip install --quiet 'flaml[automl]==$(FLAML_VERSION)'
+	@touch $@
+.PHONY: peers-training
+peers-training: $(PEERS_TRAINING_VENV)/.installed ## FLAML in .venv-peers-training, for benchmarks/training.py
+
 .PHONY: bench
-bench: setup ## Print the benchmarks' figures
+bench: setup peers-training ## Print the benchmarks' figures
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) "$$b"; done
 
 .PHONY: clean
