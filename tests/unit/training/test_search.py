@@ -34,12 +34,13 @@ def _data() -> tuple[pd.DataFrame, np.ndarray[Any, Any], dict[str, Any]]:
     return df, df["target"].to_numpy(), pregraph_spec(contract)
 
 
-class _SlowLogistic(LogisticRegression):
+class _SlowLogistic(LogisticRegression):  # type: ignore[misc]
     """A logistic regression whose every fit takes at least SLEEP_S seconds."""
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _SlowLogistic:  # noqa: N803
         time.sleep(SLEEP_S)
-        return super().fit(X, y, sample_weight)
+        super().fit(X, y, sample_weight)
+        return self
 
 
 @pytest.fixture
@@ -99,10 +100,12 @@ def test_a_clear_lead_is_not_within_noise() -> None:
         Candidate(1, "linear", {}, 0.80, [0.80, 0.79, 0.81], 0.1),
     ]
     margin, noise = _lead(ranked)
-    assert margin == pytest.approx(0.15) and noise is not None and noise < margin
+    assert margin is not None and noise is not None
+    assert margin == pytest.approx(0.15) and noise < margin
     close = [ranked[0], Candidate(2, "linear", {}, 0.949, [0.96, 0.94, 0.947], 0.1)]
     margin, noise = _lead(close)
-    assert margin == pytest.approx(0.001) and noise is not None and noise > margin
+    assert margin is not None and noise is not None
+    assert margin == pytest.approx(0.001) and noise > margin
     assert _lead(ranked[:1]) == (None, None)
 
 
@@ -182,7 +185,7 @@ def test_features_are_fitted_once_per_fold_and_variant(monkeypatch: pytest.Monke
             calls.append(1)
             return fit_transform(*args, **kwargs)
 
-        front.fit_transform = counted  # type: ignore[method-assign]
+        front.fit_transform = counted
         return front, rest
 
     monkeypatch.setattr(tuning, "_split_pipeline", counting)
