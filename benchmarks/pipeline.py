@@ -104,6 +104,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--budget", type=float, default=40, help="the Train step's time budget, seconds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--skip-local", action="store_true", help="only the pipeline run, not the local baseline"
+    )
     args = parser.parse_args()
 
     print(f"# {args.rows} synthetic players, {args.trials} trials, {args.budget:.0f} s budget, 5 folds")
@@ -111,9 +114,10 @@ def main() -> None:
     print(f"upload_to_registered_seconds {elapsed:.1f}")
     for name, seconds in states:
         print(f"state_seconds {name} {seconds:.1f}")
-    local = local_run(args.rows, args.trials, args.budget, args.seed)
-    print(f"local_train_seconds {local:.1f}")
-    print(f"pipeline_over_local {elapsed / local:.2f}")
+    if not args.skip_local:
+        local = local_run(args.rows, args.trials, args.budget, args.seed)
+        print(f"local_train_seconds {local:.1f}")
+        print(f"pipeline_over_local {elapsed / local:.2f}")
     print(f"training_function_unzipped_mb {train_function_mb()}")
 
 
