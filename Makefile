@@ -127,8 +127,20 @@ peers: $(PEERS_VENV)/.installed ## Serving peers for benchmarks/serving.py: MLSe
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq hey; \
 	fi
 
+# FLAML, the search benchmark's peer, in a venv of its own so its pins never touch ours.
+PEERS_TRAINING_VENV := .venv-peers-training
+FLAML_VERSION       := 2.7.0
+$(PEERS_TRAINING_VENV)/.installed:
+	@python312=$$(scripts/find-python312); \
+	  [ -x $(PEERS_TRAINING_VENV)/bin/python ] || "$$python312" -m venv $(PEERS_TRAINING_VENV)
+	$(PEERS_TRAINING_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_TRAINING_VENV)/bin/python -m pip install --quiet 'flaml[automl]==$(FLAML_VERSION)'
+	@touch $@
+.PHONY: peers-training
+peers-training: $(PEERS_TRAINING_VENV)/.installed ## FLAML in .venv-peers-training, for benchmarks/training.py
+
 .PHONY: bench
-bench: setup peers ## Print the benchmarks' figures (serving's peers side by side with ours)
+bench: setup peers peers-training ## Print the benchmarks' figures (peers side by side with ours: MLServer for serving, FLAML for the search)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) "$$b"; done
 
 .PHONY: clean

@@ -1,6 +1,6 @@
 """The training pipeline on LocalStack against the same training run locally, side by side.
 
-    .venv/bin/python benchmarks/pipeline.py [--rows 20000] [--trials 20] [--budget 240]
+    .venv/bin/python benchmarks/pipeline.py [--rows 20000] [--trials 20] [--budget 40]
 
 Needs LocalStack up and the stack deployed (`make deploy`). Prints:
 
@@ -11,7 +11,8 @@ Needs LocalStack up and the stack deployed (`make deploy`). Prints:
 - ``training_function_unzipped_mb``: the Train function with its layers, from `.aws-sam/build`.
 
 Both runs share the 2 cores of this machine with nothing else of ours; both searches stop at the
-same trial count or time budget, whichever comes first.
+same trial count or time budget, whichever comes first. The budget covers the whole Train step
+(search, fit, export), so 40 s of it leaves the other states 20 s of the one-minute goal.
 """
 
 from __future__ import annotations
@@ -101,8 +102,11 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--budget", type=float, default=240)
+    parser.add_argument("--budget", type=float, default=40, help="the Train step's time budget, seconds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--skip-local", action="store_true", help="only the pipeline run, not the local baseline"
+    )
     args = parser.parse_args()
 
     print(f"# {args.rows} synthetic players, {args.trials} trials, {args.budget:.0f} s budget, 5 folds")
@@ -110,9 +114,10 @@ def main() -> None:
     print(f"upload_to_registered_seconds {elapsed:.1f}")
     for name, seconds in states:
         print(f"state_seconds {name} {seconds:.1f}")
-    local = local_run(args.rows, args.trials, args.budget, args.seed)
-    print(f"local_train_seconds {local:.1f}")
-    print(f"pipeline_over_local {elapsed / local:.2f}")
+    if not args.skip_local:
+        local = local_run(args.rows, args.trials, args.budget, args.seed)
+        print(f"local_train_seconds {local:.1f}")
+        print(f"pipeline_over_local {elapsed / local:.2f}")
     print(f"training_function_unzipped_mb {train_function_mb()}")
 
 

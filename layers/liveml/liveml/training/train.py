@@ -70,12 +70,25 @@ GOLDEN_REQUEST_ROWS = 5
 MAX_CANDIDATES = 3
 
 
+def fits_after_search(options: FitOptions) -> float:
+    """The winner's fits after the search, in fits on the training rows: that one, and with refit
+    one more on every row (1 / (1 - holdout fraction) as many rows)."""
+    return 1.0 + (1.0 / (1.0 - options.holdout_fraction) if options.refit else 0.0)
+
+
 def refit_note(holdout_fraction: float) -> str:
     """The model card's words for what the holdout figures estimate after a refit."""
     return (
         f"metrics are from a model fitted on {round(100 * (1 - holdout_fraction))}%, "
         "the served model is refit on 100%"
     )
+
+
+#: What the time budget must leave after the search, measured on this project's 2-core machine: the
+#: winner's fits (``fits_after_search``), fixed seconds, and feature-pipeline fits' worth of export,
+#: compact parity, artifacts and evaluation (they scale with rows as that fit does).
+FINISH_OVERHEAD_S = 2.0
+FINISH_FRONT_FACTOR = 4.0
 
 
 @dataclass
@@ -313,6 +326,7 @@ def _prepare(df: pd.DataFrame, contract: Contract, options: FitOptions) -> tuple
 def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
     """Split a holdout, search, then fit, refit and export the best configuration that ONNX
     reproduces (the search's best unless it fails to export; see ``_fit_candidate``)."""
+    started = time.monotonic()
     df, data_sha256 = _prepare(df, contract, options)
     task = str(contract.task)
     y, classes = encode_target(contract, df[contract.target])
@@ -337,7 +351,13 @@ def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
         spec,
         task,
         trials=options.trials,
-        time_budget_s=options.time_budget_s,
+        # The budget is for the whole run: what was spent validating is gone, and the search keeps
+        # time free for what follows it: the winner's fit, then export, parity and evaluation
+        # (about 4 feature-pipeline fits' worth here, plus imports and the report).
+        time_budget_s=max(options.time_budget_s - (time.monotonic() - started), 1e-3),
+        finish_fits=fits_after_search(options),
+        finish_overhead_s=FINISH_OVERHEAD_S,
+        finish_front_factor=FINISH_FRONT_FACTOR,
         seed=options.seed,
         folds=options.folds,
         families=options.families,
