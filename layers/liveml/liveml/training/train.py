@@ -599,9 +599,12 @@ def _model_card(
             "folds": options.folds,
             "cv_score": chosen.cv_score,
             "best_cv_score": result.cv_score,
-            # Set by the search when its best configurations are closer than their fold noise.
-            "within_noise": getattr(result, "within_noise", None),
-            "noise_margin": getattr(result, "noise_margin", None),
+            # The winner's lead over the runner-up, against twice the standard error of their paired
+            # fold differences: within noise, another configuration would have done as well.
+            "within_noise": result.within_noise,
+            "noise_margin": result.noise,
+            "lead": result.margin,
+            "stopped_by": result.stopped_by,
             "families": sorted({t.family for t in result.trials}),
         },
         "parity": {
