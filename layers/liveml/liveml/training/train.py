@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -189,42 +189,36 @@ def fit_and_export(
     contract: Contract,
     out_dir: str | Path,
     *,
-    trials: int = 30,
-    time_budget_s: float = 300.0,
-    seed: int = 0,
-    progress: Callable[[TrialEvent], None] | None = None,
-    data_sha256: str | None = None,
-    folds: int = 5,
-    holdout_fraction: float = 0.2,
-    families: list[str] | None = None,
-    validate: bool = True,
     overwrite: bool = False,
-    first_trials: list[dict[str, Any]] | None = None,
-    refit: bool = True,
-    exclude: list[dict[str, Any]] | None = None,
+    **settings: Unpack[FitKeywords],
 ) -> FitResult:
     """Validate, search, refit and export one model into ``out_dir``: the first phase, needing
     scikit-learn, optuna and skl2onnx but not ONNX Runtime or matplotlib. The directory is complete
-    except for what ``evaluate_model_dir`` adds (``report.html``, the ONNX-scored metrics and gates)."""
-    options = FitOptions(
-        trials,
-        time_budget_s,
-        seed,
-        progress,
-        data_sha256,
-        folds,
-        holdout_fraction,
-        families,
-        validate,
-        first_trials,
-        refit,
-        exclude or [],
-    )
+    except for what ``evaluate_model_dir`` adds (``report.html``, the ONNX-scored metrics and gates).
+    ``settings``: the fields of :class:`FitOptions`."""
+    options = FitOptions(**settings)
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
         fit = _fit_into(tmp, df, contract, options)
     fit.out_dir = out
     return fit
+
+
+class FitKeywords(TypedDict, total=False):
+    """The keyword arguments ``fit_and_export`` and ``train_model`` take for their :class:`FitOptions`."""
+
+    trials: int
+    time_budget_s: float
+    seed: int
+    progress: Callable[[TrialEvent], None] | None
+    data_sha256: str | None
+    folds: int
+    holdout_fraction: float
+    families: list[str] | None
+    validate: bool
+    first_trials: list[dict[str, Any]] | None
+    refit: bool
+    exclude: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -662,18 +656,9 @@ def train_model(
     contract: Contract,
     out_dir: str | Path,
     *,
-    trials: int = 30,
-    time_budget_s: float = 300.0,
-    seed: int = 0,
     champion_dir: str | Path | None = None,
-    progress: Callable[[TrialEvent], None] | None = None,
-    data_sha256: str | None = None,
-    folds: int = 5,
-    holdout_fraction: float = 0.2,
-    families: list[str] | None = None,
-    validate: bool = True,
     overwrite: bool = False,
-    refit: bool = True,
+    **settings: Unpack[FitKeywords],
 ) -> TrainResult:
     """Validate, search, refit, export, evaluate, gate and document one model into ``out_dir``:
     both phases in one go (``liveml train``).
@@ -683,18 +668,7 @@ def train_model(
     ``ExportError``, ...) never leaves a model directory behind.
     """
     started = time.monotonic()
-    options = FitOptions(
-        trials,
-        time_budget_s,
-        seed,
-        progress,
-        data_sha256,
-        folds,
-        holdout_fraction,
-        families,
-        validate,
-        refit=refit,
-    )
+    options = FitOptions(**settings)
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
         fit = _fit_into(tmp, df, contract, options)
