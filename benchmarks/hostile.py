@@ -19,7 +19,6 @@ Dockerfile's uvicorn command serving a small model trained on synthetic players,
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import os
 import shutil
@@ -32,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' server helper
+
+from tests.servers import free_port, running  # noqa: E402
+
 JSON = {"content-type": "application/json"}
 
 
@@ -256,14 +259,6 @@ def send_raw(port: int, requests: list[bytes]) -> collections.Counter[int]:
 
 
 def main() -> None:
-    # The serving benchmark's process helpers (free port, start and stop a server).
-    spec = importlib.util.spec_from_file_location("serving_benchmark", ROOT / "benchmarks" / "serving.py")
-    assert spec and spec.loader
-    serving: Any = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = serving
-    spec.loader.exec_module(serving)
-    free_port, running = serving.free_port, serving.running
-
     with tempfile.TemporaryDirectory(prefix="liveml-hostile-") as tmp:
         directory = model_dir(Path(tmp))
         features, numeric = inputs(directory)

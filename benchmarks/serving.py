@@ -52,8 +52,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -66,6 +64,10 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' server helper
+
+from tests.servers import free_port, running  # noqa: E402
+
 HANDLER = ROOT / "functions" / "predict" / "app.py"
 EVENT = json.loads((ROOT / "tests" / "events" / "apigw_predict.json").read_text())
 
@@ -448,49 +450,6 @@ def capture_figure(model_dir: Path, n: int) -> dict[str, float]:
         "capture_records": float(cap.stats.flushed),
         "capture_files": float(sink.files),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
-
-
-@contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], cwd: Path, ready_url: str) -> Iterator[None]:
-    proc = subprocess.Popen(
-        command,
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_http(ready_url, proc)
-        yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def load(url: str, body: bytes, seconds: float, concurrency: int = 8) -> tuple[float, float]:

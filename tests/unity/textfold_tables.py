@@ -17,27 +17,30 @@ from pathlib import Path
 TABLES = Path(__file__).resolve().parents[2] / "unity" / "Runtime" / "Core" / "TextFoldTables.cs"
 
 
-def _literal(s: str) -> str:
-    return '"' + "".join(f"\\U{ord(c):08x}" if ord(c) > 0xFFFF else f"\\u{ord(c):04x}" for c in s) + '"'
-
-
-def _rows(items: list[str], per_line: int) -> str:
-    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
-    return ",\n".join(" " * 12 + line for line in lines)
+def _packed(entries: list[tuple[int, str]]) -> str:
+    """Entries ``(code point, value)`` ascending, as "step:value" joined by ',': the step (hex) is the
+    distance from the previous entry's code point. One literal a table: small, and quick to decode."""
+    out, previous = [], 0
+    for cp, value in entries:
+        out.append(f"{cp - previous:x}:{value}")
+        previous = cp
+    return ",".join(out)
 
 
 def render() -> str:
     """The C# source of the tables for the running Python."""
-    lower = [(c, chr(c).lower()) for c in range(128, 0x110000) if chr(c).lower() != chr(c)]
-    starts: list[int] = []
-    ends: list[int] = []
+    lower = [
+        (c, ".".join(f"{ord(x):x}" for x in chr(c).lower()))
+        for c in range(128, 0x110000)
+        if chr(c).lower() != chr(c)
+    ]
+    words: list[tuple[int, int]] = []  # inclusive ranges
     for c in range(128, 0x110000):
         if chr(c).isalnum():
-            if starts and ends[-1] == c - 1:
-                ends[-1] = c
+            if words and words[-1][1] == c - 1:
+                words[-1] = (words[-1][0], c)
             else:
-                starts.append(c)
-                ends.append(c)
+                words.append((c, c))
     version = (
         f"Python {sys.version_info.major}.{sys.version_info.minor}, Unicode {unicodedata.unidata_version}"
     )
@@ -49,27 +52,13 @@ namespace LiveML
         /// <summary>The Unicode version of Python's tables these were taken from.</summary>
         public const string UnicodeVersion = "{unicodedata.unidata_version}";
 
-        // Non-ASCII code points whose str.lower() differs from themselves, ascending, and that lower case.
-        private static readonly int[] LowerFrom =
-        {{
-{_rows([f"0x{c:x}" for c, _ in lower], 10)}
-        }};
+        // Non-ASCII code points whose str.lower() differs from themselves, ascending: "step:lowered", the
+        // lowered text as hex code points joined by '.'.
+        private const string LowerTable = "{_packed(lower)}";
 
-        private static readonly string[] LowerTo =
-        {{
-{_rows([_literal(s) for _, s in lower], 8)}
-        }};
-
-        // Non-ASCII word characters (str.isalnum()) as inclusive ranges: WordFirst[k] .. WordLast[k].
-        private static readonly int[] WordFirst =
-        {{
-{_rows([f"0x{c:x}" for c in starts], 10)}
-        }};
-
-        private static readonly int[] WordLast =
-        {{
-{_rows([f"0x{c:x}" for c in ends], 10)}
-        }};
+        // Non-ASCII word characters (str.isalnum()) as ranges, ascending: "step:extent", a range running
+        // from its code point to that code point + extent (hex).
+        private const string WordTable = "{_packed([(first, f"{last - first:x}") for first, last in words])}";
     }}
 }}
 """

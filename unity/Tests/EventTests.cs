@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Text;
 using System.Threading.Tasks;
 using NUnit.Framework;
 
@@ -136,6 +135,21 @@ namespace LiveML.Tests
             return FakeTransport.Answer(200, Json.Serialize(new Dictionary<string, object> { { "accepted", accepted }, { "duplicates", duplicates }, { "rejected", rejected }, { "correlation_id", "c" } }));
         }
 
+        /// <summary>One session that tracks <paramref name="events"/> actions and flushes them to a server
+        /// answering <paramref name="status"/>: the flush stops there and every event stays queued.</summary>
+        private async Task<FlushResult> FlushRefused(int status, string body, int events)
+        {
+            _http.Handler = r => FakeTransport.Answer(status, body);
+            using (PlayerBehaviorAnalyzer a = Analyzer())
+            {
+                for (int i = 0; i < events; i++) a.TrackPlayerAction("tick");
+                FlushResult f = await a.FlushAsync();
+                StringAssert.StartsWith("HTTP " + status, f.Stopped);
+                Assert.AreEqual(events, a.Queue.Pending);
+                return f;
+            }
+        }
+
         [Test]
         public async Task TrackedEventsCarryIdsAndSequencesAndPartialSuccessIsHonoured()
         {
@@ -164,14 +178,7 @@ namespace LiveML.Tests
         [Test]
         public async Task ServerErrorsKeepTheEventsAndTheResendUsesTheSameIds()
         {
-            _http.Handler = r => FakeTransport.Answer(503, "{}");
-            using (PlayerBehaviorAnalyzer a = Analyzer())
-            {
-                for (int i = 0; i < 5; i++) a.TrackPlayerAction("session_start");
-                FlushResult f = await a.FlushAsync();
-                Assert.AreEqual("HTTP 503", f.Stopped);
-                Assert.AreEqual(5, a.Queue.Pending);
-            }
+            Assert.AreEqual("HTTP 503", (await FlushRefused(503, "{}", 5)).Stopped);
             string firstIds = _http.Requests[0].Body;
             _http.Handler = r => Events(r, e => null);
             using (PlayerBehaviorAnalyzer a = Analyzer()) // the next session: backoff state is fresh, the queue is not
@@ -242,15 +249,8 @@ namespace LiveML.Tests
         [Test]
         public async Task AWrongKeyKeepsEveryEvent()
         {
-            _http.Handler = r => FakeTransport.Answer(403, "{\"message\":\"Forbidden\"}");
-            using (PlayerBehaviorAnalyzer a = Analyzer())
-            {
-                for (int i = 0; i < 4; i++) a.TrackPlayerAction("tick");
-                FlushResult f = await a.FlushAsync();
-                StringAssert.StartsWith("HTTP 403", f.Stopped);
-                Assert.AreEqual(4, a.Queue.Pending, "a set-up error is not a reason to lose events");
-                Assert.AreEqual(1, _http.Requests.Count);
-            }
+            await FlushRefused(403, "{\"message\":\"Forbidden\"}", 4); // a set-up error is not a reason to lose events
+            Assert.AreEqual(1, _http.Requests.Count);
         }
 
         [Test]

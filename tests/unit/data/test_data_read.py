@@ -16,7 +16,6 @@ from liveml.contract import IssueCode
 from liveml.data import (
     DataReadError,
     dataset_fingerprint,
-    generate_players,
     player_contract,
     read_dataset,
     read_issues,
@@ -24,13 +23,8 @@ from liveml.data import (
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    return generate_players(120, 2)
-
-
-@pytest.fixture(scope="module")
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
+def csv_bytes(players: pd.DataFrame) -> bytes:
+    return players.to_csv(index=False).encode()
 
 
 def _zip(data: bytes, name: str = "players.csv") -> bytes:
@@ -55,23 +49,23 @@ def _zip(data: bytes, name: str = "players.csv") -> bytes:
     ],
 )
 def test_csv_variants_read_the_same(
-    frame: pd.DataFrame, csv_bytes: bytes, wrap: object, name: str | None
+    players: pd.DataFrame, csv_bytes: bytes, wrap: object, name: str | None
 ) -> None:
     df = read_dataset(wrap(csv_bytes), name=name)  # type: ignore[operator]
-    assert df.shape == frame.shape
-    assert list(df.columns) == list(frame.columns)
-    assert df["level"].tolist() == frame["level"].tolist()
+    assert df.shape == players.shape
+    assert list(df.columns) == list(players.columns)
+    assert df["level"].tolist() == players["level"].tolist()
     assert read_issues(df) == []
 
 
-def test_parquet_and_jsonl_and_json_array(frame: pd.DataFrame, tmp_path: Path) -> None:
+def test_parquet_and_jsonl_and_json_array(players: pd.DataFrame, tmp_path: Path) -> None:
     pq = tmp_path / "p.parquet"
-    frame.to_parquet(pq, index=False)
-    jl = frame.to_json(orient="records", lines=True).encode()
-    arr = frame.to_json(orient="records").encode()
+    players.to_parquet(pq, index=False)
+    jl = players.to_json(orient="records", lines=True).encode()
+    arr = players.to_json(orient="records").encode()
     for source, name in ((pq, None), (jl, "p.jsonl"), (gzip.compress(jl), "p.jsonl.gz"), (arr, "p.json")):
         df = read_dataset(source, name=name)
-        assert len(df) == len(frame) and df["player_id"].tolist() == frame["player_id"].tolist()
+        assert len(df) == len(players) and df["player_id"].tolist() == players["player_id"].tolist()
 
 
 def test_paths_bytes_and_streams(csv_bytes: bytes, tmp_path: Path) -> None:

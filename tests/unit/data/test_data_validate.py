@@ -23,11 +23,6 @@ from liveml.data import (
 )
 
 
-@pytest.fixture(scope="module")
-def players() -> pd.DataFrame:
-    return generate_players(1000, 8)
-
-
 def test_clean_players_pass(players: pd.DataFrame) -> None:
     report = validate(players, player_contract())
     assert report.passed and report.issues == []

@@ -16,16 +16,8 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
+from liveml import monitoring
 from liveml.localcloud.bootstrap import LambdaContext
-from liveml.monitoring import (
-    DynamoEventIds,
-    EventIngestor,
-    FolderEventStore,
-    MemoryEventIds,
-    S3EventStore,
-    create_events_app,
-    read_events,
-)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 HANDLER = Path(__file__).resolve().parents[3] / "functions" / "ingest" / "app.py"
@@ -49,13 +41,19 @@ def body(events: list[Any], **extra: Any) -> bytes:
 
 
 @pytest.fixture
-def ingestor(tmp_path: Path) -> EventIngestor:
-    return EventIngestor(FolderEventStore(tmp_path), MemoryEventIds(), clock=lambda: NOW)
+def ingestor(tmp_path: Path) -> monitoring.EventIngestor:
+    return monitoring.EventIngestor(
+        monitoring.FolderEventStore(tmp_path), monitoring.MemoryEventIds(), clock=lambda: NOW
+    )
 
 
-def stored(ingestor: EventIngestor) -> list[dict[str, Any]]:
+def stored(ingestor: monitoring.EventIngestor) -> list[dict[str, Any]]:
     types = ["session_start", "purchase"]
-    return list(read_events(ingestor.store, game="g1", types=types, start=NOW - timedelta(days=31), end=NOW))
+    return list(
+        monitoring.read_events(
+            ingestor.store, game="g1", types=types, start=NOW - timedelta(days=31), end=NOW
+        )
+    )
 
 
 BAD = {
@@ -72,7 +70,7 @@ def partly_bad() -> list[dict[str, Any]]:
     return events
 
 
-def test_three_bad_events_of_fifty_land_forty_seven_and_are_named(ingestor: EventIngestor) -> None:
+def test_three_bad_events_of_fifty_land_forty_seven_and_are_named(ingestor: monitoring.EventIngestor) -> None:
     answer = ingestor.handle(body(partly_bad()), "application/json", "cid-1")
     assert answer.status == 200, answer.body
     assert answer.body["accepted"] == 47 and answer.body["duplicates"] == 0
@@ -88,7 +86,7 @@ def test_three_bad_events_of_fifty_land_forty_seven_and_are_named(ingestor: Even
     )
 
 
-def test_the_same_batch_twice_lands_once(ingestor: EventIngestor) -> None:
+def test_the_same_batch_twice_lands_once(ingestor: monitoring.EventIngestor) -> None:
     first = ingestor.handle(body(partly_bad()), "application/json", "a")
     second = ingestor.handle(body(partly_bad()), "application/json", "b")
     assert first.body["accepted"] == 47
@@ -96,12 +94,14 @@ def test_the_same_batch_twice_lands_once(ingestor: EventIngestor) -> None:
     assert len(stored(ingestor)) == 47
 
 
-def test_a_repeated_id_inside_one_batch_is_stored_once(ingestor: EventIngestor) -> None:
+def test_a_repeated_id_inside_one_batch_is_stored_once(ingestor: monitoring.EventIngestor) -> None:
     answer = ingestor.handle(body([event(1), event(1), event(2)]), "application/json", "c")
     assert (answer.body["accepted"], answer.body["duplicates"]) == (2, 1)
 
 
-def test_stored_layout_is_partitioned_by_game_type_and_day(ingestor: EventIngestor, tmp_path: Path) -> None:
+def test_stored_layout_is_partitioned_by_game_type_and_day(
+    ingestor: monitoring.EventIngestor, tmp_path: Path
+) -> None:
     ingestor.handle(
         body([event(1), event(2, timestamp="2026-11-30T23:59:00-02:00")]), "application/json", "x"
     )
@@ -133,7 +133,9 @@ def test_stored_layout_is_partitioned_by_game_type_and_day(ingestor: EventIngest
         ({"colour": "red"}, "colour: unknown field"),
     ],
 )
-def test_each_bad_field_is_named(ingestor: EventIngestor, changes: dict[str, Any], reason: str) -> None:
+def test_each_bad_field_is_named(
+    ingestor: monitoring.EventIngestor, changes: dict[str, Any], reason: str
+) -> None:
     answer = ingestor.handle(body([event(0, **changes), event(1)]), "application/json", "r")
     assert answer.status == 200
     assert answer.body["accepted"] == 1
@@ -141,7 +143,7 @@ def test_each_bad_field_is_named(ingestor: EventIngestor, changes: dict[str, Any
     assert rejected["index"] == 0 and reason in rejected["reason"], rejected
 
 
-def test_an_event_that_is_not_an_object_is_rejected_alone(ingestor: EventIngestor) -> None:
+def test_an_event_that_is_not_an_object_is_rejected_alone(ingestor: monitoring.EventIngestor) -> None:
     answer = ingestor.handle(body([event(1), "oops", None]), "application/json", "r")
     assert answer.body["accepted"] == 1
     assert [r["reason"] for r in answer.body["rejected"]] == [
@@ -169,7 +171,7 @@ def test_an_event_that_is_not_an_object_is_rejected_alone(ingestor: EventIngesto
     ],
 )
 def test_malformed_batches_are_refused_whole(
-    ingestor: EventIngestor, raw: bytes, content_type: str | None, status: int, field: str
+    ingestor: monitoring.EventIngestor, raw: bytes, content_type: str | None, status: int, field: str
 ) -> None:
     answer = ingestor.handle(raw, content_type, "m")
     assert answer.status == status, answer.body
@@ -178,7 +180,7 @@ def test_malformed_batches_are_refused_whole(
     assert stored(ingestor) == []
 
 
-def test_a_device_clock_far_ahead_refuses_the_batch(ingestor: EventIngestor) -> None:
+def test_a_device_clock_far_ahead_refuses_the_batch(ingestor: monitoring.EventIngestor) -> None:
     ahead = (NOW + timedelta(days=400)).isoformat()
     answer = ingestor.handle(body([event(i, timestamp=ahead) for i in range(3)]), "application/json", "f")
     assert answer.status == 422
@@ -190,18 +192,18 @@ def test_a_device_clock_far_ahead_refuses_the_batch(ingestor: EventIngestor) -> 
     assert "ahead of the server" in mixed.body["rejected"][0]["reason"]
 
 
-class FailingStore(FolderEventStore):
+class FailingStore(monitoring.FolderEventStore):
     def put(self, key: str, body: bytes) -> None:
         raise OSError("disk full")
 
 
 def test_a_storage_failure_is_a_503_and_remembers_nothing(tmp_path: Path) -> None:
-    ids = MemoryEventIds()
-    failing = EventIngestor(FailingStore(tmp_path), ids, clock=lambda: NOW)
+    ids = monitoring.MemoryEventIds()
+    failing = monitoring.EventIngestor(FailingStore(tmp_path), ids, clock=lambda: NOW)
     answer = failing.handle(body([event(1)]), "application/json", "s")
     assert answer.status == 503 and "resend" in answer.body["message"]
     # The resend, once storage is back, is stored: nothing was marked as delivered.
-    healthy = EventIngestor(FolderEventStore(tmp_path), ids, clock=lambda: NOW)
+    healthy = monitoring.EventIngestor(monitoring.FolderEventStore(tmp_path), ids, clock=lambda: NOW)
     assert healthy.handle(body([event(1)]), "application/json", "s").body["accepted"] == 1
 
 
@@ -222,7 +224,9 @@ def aws(moto: None) -> tuple[Any, Any]:
 
 def test_s3_and_dynamodb_backends_keep_the_contract(aws: tuple[Any, Any]) -> None:
     s3, ddb = aws
-    ingestor = EventIngestor(S3EventStore("data", s3), DynamoEventIds("ids", ddb), clock=lambda: NOW)
+    ingestor = monitoring.EventIngestor(
+        monitoring.S3EventStore("data", s3), monitoring.DynamoEventIds("ids", ddb), clock=lambda: NOW
+    )
     events = [event(i) for i in range(260)]  # more than one BatchGetItem (100) and BatchWriteItem (25)
     first = ingestor.handle(body(events), "application/json", "1")
     second = ingestor.handle(body(events), "application/json", "2")
@@ -276,7 +280,11 @@ def test_the_lambda_handler_answers_api_gateway(ingest_fn: ModuleType) -> None:
 
 
 def test_the_fastapi_app_gives_the_same_answers(tmp_path: Path) -> None:
-    app = create_events_app(EventIngestor(FolderEventStore(tmp_path), MemoryEventIds(), clock=lambda: NOW))
+    app = monitoring.create_events_app(
+        monitoring.EventIngestor(
+            monitoring.FolderEventStore(tmp_path), monitoring.MemoryEventIds(), clock=lambda: NOW
+        )
+    )
     client = TestClient(app)
     ok = client.post("/events", content=body(partly_bad()), headers={"Content-Type": "application/json"})
     assert ok.status_code == 200 and ok.json()["accepted"] == 47

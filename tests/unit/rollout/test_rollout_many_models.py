@@ -69,6 +69,17 @@ class FakeLambda:
         self.versions: dict[str, dict[str, str]] = {"1": {}}
         self.alias: dict[str, Any] = {"FunctionVersion": "1", "RevisionId": "r0"}
 
+    @classmethod
+    def split(cls, stable: str, candidate: str, weight: float) -> FakeLambda:
+        """A function whose alias sends ``weight`` of the traffic to ``candidate``, the rest to ``stable``."""
+        lam = cls()
+        lam.alias = {
+            "FunctionVersion": stable,
+            "RoutingConfig": {"AdditionalVersionWeights": {candidate: weight}},
+            "RevisionId": "r0",
+        }
+        return lam
+
     def get_function_configuration(self, FunctionName: str, Qualifier: str | None = None) -> dict[str, Any]:  # noqa: N803
         env = self.latest if Qualifier is None else self.versions[Qualifier]
         return {"Environment": {"Variables": dict(env)}, "RevisionId": "x"}
@@ -212,26 +223,14 @@ def test_the_newest_approved_version_wins_and_the_older_waiting_one_is_supersede
 
 
 def test_a_split_alias_with_no_rollout_holding_it_is_refused_with_the_fix(aws: tuple[Any, Any]) -> None:
-    lam = FakeLambda()
-    lam.alias = {
-        "FunctionVersion": "1",
-        "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.5}},
-        "RevisionId": "r0",
-    }
-    run, _, _ = steps(aws, registered("churn", 1), lam=lam)
+    run, _, _ = steps(aws, registered("churn", 1), lam=FakeLambda.split("1", "2", 0.5))
     with pytest.raises(Exception, match="liveml rollout rollback"):
         run.prepare(canary("churn", 1))
     assert run.store.holder(run.scope) is None
 
 
 def test_a_failed_rollback_is_said_with_lives_weights_as_they_stand(aws: tuple[Any, Any]) -> None:
-    lam = FakeLambda()
-    lam.alias = {
-        "FunctionVersion": "3",
-        "RoutingConfig": {"AdditionalVersionWeights": {"4": 0.1}},
-        "RevisionId": "r",
-    }
-    run, _, _ = steps(aws, lam=lam)
+    run, _, _ = steps(aws, lam=FakeLambda.split("3", "4", 0.1))
     state = {
         "model": "churn",
         "version": 2,

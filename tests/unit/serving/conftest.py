@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from liveml.binding import ModelBinding
 from liveml.serving import ServingModels, ServingSettings, create_app, load_models
+from tests.servers import free_port, running
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "tests" / "events"
@@ -95,12 +93,8 @@ def serve_locally(model_dir: Path, env: dict[str, str] | None = None) -> Iterato
     """Run the Dockerfile's command on 127.0.0.1 (a free port) with ``model_dir`` bound; yield its URL.
 
     Only --host and --port change: the container listens on 0.0.0.0:8080, a test must not."""
-    import httpx
-
     command = dockerfile_command()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     command[command.index("--host") + 1] = "127.0.0.1"
     command[command.index("--port") + 1] = str(port)
     bin_dir = str(Path(sys.executable).parent)
@@ -111,37 +105,9 @@ def serve_locally(model_dir: Path, env: dict[str, str] | None = None) -> Iterato
         **(env or {}),
     }
     proc_env.pop("LIVEML_MODEL_BINDING", None)
-    proc = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=proc_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise AssertionError(f"{' '.join(command)} exited with {proc.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url}/health did not answer within 60 s")
-            time.sleep(0.1)
+    with running(command, proc_env, ROOT, f"{url}/health", timeout=60):
         yield url
-    finally:
-        proc.terminate()  # SIGTERM: uvicorn's graceful shutdown runs the lifespan (final capture flush)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

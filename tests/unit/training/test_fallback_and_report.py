@@ -8,15 +8,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from liveml.contract import Contract
-from liveml.training import ExportError, export, train_model
+from liveml.training import ExportError, export
 from liveml.training import train as training
 from liveml.training.report import report_html
 from liveml.training.train import ranked_candidates
 from liveml.training.tuning import SearchResult, TrialRecord
+from tests.unit.training.conftest import Trainer
 
 
 def _failing_parity(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[str]:
@@ -39,21 +39,11 @@ def _failing_parity(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[str]
 
 
 def test_the_runner_up_serves_when_the_best_fails_parity(
-    players: tuple[pd.DataFrame, Contract], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    train_players: Trainer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    df, contract = players
     checked = _failing_parity(monkeypatch, failures=1)
-    out = tmp_path / "m"
-    result = train_model(
-        df,
-        contract,
-        out,
-        trials=3,
-        time_budget_s=60,
-        seed=0,
-        folds=2,
-        families=["linear", "hist_gradient_boosting"],
-    )
+    result = train_players(trials=3, time_budget_s=60, families=["linear", "hist_gradient_boosting"])
+    out = result.out_dir
     trials = [t for t in json.loads((out / "trials.json").read_text()) if t["state"] == "COMPLETE"]
     ranked = sorted(trials, key=lambda t: (-t["value"], t["number"]))
     assert len(checked) == 2
@@ -70,14 +60,13 @@ def test_the_runner_up_serves_when_the_best_fails_parity(
 
 
 def test_no_candidate_that_exports_is_a_clear_error(
-    players: tuple[pd.DataFrame, Contract], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    train_players: Trainer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    df, contract = players
     _failing_parity(monkeypatch, failures=99)
     with pytest.raises(
         ExportError, match=r"none of the search's 2 best configurations exports faithfully: #1"
     ):
-        train_model(df, contract, tmp_path / "m", trials=2, time_budget_s=60, folds=2, families=["linear"])
+        train_players(trials=2, time_budget_s=60)
     assert not (tmp_path / "m").exists()
 
 

@@ -12,10 +12,11 @@ import pytest
 
 from liveml.contract import Contract
 from liveml.inference import load_holdout_reference, load_model_dir
-from liveml.training import TrainResult, train_model, tuning
+from liveml.training import TrainResult, tuning
 from liveml.training import train as training
 from liveml.training.metrics import holdout_metrics, score
 from liveml.training.train import refit_note
+from tests.unit.training.conftest import Trainer
 
 
 def _npz(model_dir: Path) -> dict[str, Any]:
@@ -71,26 +72,19 @@ def _spy_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_refit_fits_the_served_model_on_all_rows(
-    players: tuple[pd.DataFrame, Contract], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    train_players: Trainer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    df, contract = players
     rows = _spy_fits(monkeypatch)
-    result = train_model(
-        df, contract, tmp_path / "m", trials=1, time_budget_s=30, seed=0, folds=2, families=["linear"]
-    )
+    result = train_players()
     assert rows == [640, 800]  # scored on the holdout, then refit on every labelled row
     assert result.manifest["family"] == "linear"
 
 
 def test_no_refit_serves_the_holdout_scored_model(
-    players: tuple[pd.DataFrame, Contract], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    train_players: Trainer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    df, contract = players
     rows = _spy_fits(monkeypatch)
-    out = tmp_path / "m"
-    train_model(
-        df, contract, out, trials=1, time_budget_s=30, seed=0, folds=2, families=["linear"], refit=False
-    )
+    out = train_players(refit=False).out_dir
     assert rows == [640]
     card = json.loads((out / "model_card.json").read_text())
     assert card["data"]["served_model_rows"] == 640 and card["refit"]["done"] is False
@@ -99,17 +93,18 @@ def test_no_refit_serves_the_holdout_scored_model(
 
 
 def test_no_refit_when_the_gates_already_fail(
-    players: tuple[pd.DataFrame, Contract], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    players: tuple[pd.DataFrame, Contract],
+    train_players: Trainer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from liveml.training import ModelPerformanceError
 
-    df, contract = players
+    _, contract = players
     strict = contract.model_copy(update={"gates": contract.gates.model_copy(update={"min_roc_auc": 0.999})})
     rows = _spy_fits(monkeypatch)
     with pytest.raises(ModelPerformanceError, match="min_roc_auc"):
-        train_model(
-            df, strict, tmp_path / "m", trials=1, time_budget_s=30, seed=0, folds=2, families=["linear"]
-        )
+        train_players(strict)
     assert rows == [640]  # the refit would have been wasted on a model the gate rejects
     assert not (tmp_path / "m").exists()
 

@@ -20,6 +20,8 @@ from liveml.training.tuning import DEFAULT_TRIALS, Candidate, _lead, make_pipeli
 
 #: long against the CPU work around it, so the test holds on a loaded machine too
 SLEEP_S = 2.0
+#: linear's default trial, a quick configuration
+LINEAR = {"family": "linear", **DEFAULT_TRIALS["linear"]}
 
 
 def _data() -> tuple[pd.DataFrame, np.ndarray[Any, Any], dict[str, Any]]:
@@ -84,13 +86,9 @@ def test_candidates_are_ranked_and_the_winner_is_first() -> None:
 
 def test_identical_configurations_are_within_noise() -> None:
     df, y, spec = _data()
-    same = {
-        "family": "linear",
-        "linear.C": 1.0,
-        "linear.select_percentile": 100,
-        "linear.interactions": False,
-    }
-    result = search(df, y, spec, "binary", trials=2, time_budget_s=300, folds=3, first_trials=[same, same])
+    result = search(
+        df, y, spec, "binary", trials=2, time_budget_s=300, folds=3, first_trials=[LINEAR, LINEAR]
+    )
     assert result.margin == 0.0 and result.noise == 0.0 and result.within_noise
 
 
@@ -140,12 +138,6 @@ def test_budget_kept_with_a_slow_first_trial(slow_family: str) -> None:
 def test_no_fold_batch_starts_that_would_overrun(slow_family: str) -> None:
     """Once a family's fold time is known, a batch that would not fit before the finish never starts."""
     df, y, spec = _data()
-    linear = {
-        "family": "linear",
-        "linear.C": 1.0,
-        "linear.select_percentile": 100,
-        "linear.interactions": False,
-    }
     slow = {"family": slow_family, "slow.C": 1.0}
     budget, finish = 2.5 * SLEEP_S, 0.5 * SLEEP_S
     started = time.monotonic()
@@ -157,7 +149,7 @@ def test_no_fold_batch_starts_that_would_overrun(slow_family: str) -> None:
         trials=3,
         time_budget_s=budget,
         folds=4,
-        first_trials=[linear, slow],
+        first_trials=[LINEAR, slow],
         finish_overhead_s=finish,
     )
     assert time.monotonic() - started + finish <= budget * 1.05

@@ -1,6 +1,7 @@
 // The pre-graph's text fold, identical to the server's liveml.inference.pregraph.fold_text: text as
 // ASCII with the same words, so the model's tokenizer sees what it saw in training.
 using System;
+using System.Globalization;
 using System.Text;
 
 namespace LiveML
@@ -13,6 +14,38 @@ namespace LiveML
     /// </summary>
     public static partial class TextFold
     {
+        private static readonly int[] LowerFrom, WordFirst, WordLast;
+        private static readonly string[] LowerTo;
+
+        static TextFold()
+        {
+            string[] lowered, extents;
+            Unpack(LowerTable, out LowerFrom, out lowered);
+            LowerTo = Array.ConvertAll(lowered, v => string.Concat(Array.ConvertAll(v.Split('.'), h => char.ConvertFromUtf32(Hex(h)))));
+            Unpack(WordTable, out WordFirst, out extents);
+            WordLast = new int[WordFirst.Length];
+            for (int k = 0; k < WordFirst.Length; k++) WordLast[k] = WordFirst[k] + Hex(extents[k]);
+        }
+
+        /// <summary>A packed table's entries ("step:value" joined by ','; the step from the previous
+        /// entry's code point): their code points and their values.</summary>
+        private static void Unpack(string table, out int[] codePoints, out string[] values)
+        {
+            string[] entries = table.Split(',');
+            codePoints = new int[entries.Length];
+            values = new string[entries.Length];
+            int cp = 0;
+            for (int i = 0; i < entries.Length; i++)
+            {
+                int colon = entries[i].IndexOf(':');
+                cp += Hex(entries[i].Substring(0, colon));
+                codePoints[i] = cp;
+                values[i] = entries[i].Substring(colon + 1);
+            }
+        }
+
+        private static int Hex(string digits) { return int.Parse(digits, NumberStyles.HexNumber, CultureInfo.InvariantCulture); }
+
         public static string Fold(string text)
         {
             if (text == null) return null;
@@ -67,7 +100,7 @@ namespace LiveML
                 if (cp == '_') sb.Append("__");
                 else sb.Append(cp >= 'A' && cp <= 'Z' ? (char)(cp + 32) : (char)cp);
             }
-            else if (IsWord(cp)) sb.Append('_').Append(cp.ToString("x", System.Globalization.CultureInfo.InvariantCulture)).Append('_');
+            else if (IsWord(cp)) sb.Append('_').Append(cp.ToString("x", CultureInfo.InvariantCulture)).Append('_');
             else sb.Append(' ');
         }
     }

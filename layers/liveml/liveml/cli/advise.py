@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
+from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect, model_dir_option
 from liveml.errors import LiveMLError
 from liveml.registry import ModelVersion, Registry
 
@@ -41,13 +41,7 @@ def deploy(
     sla_path: Path = typer.Option(..., "--sla", help="the SLA spec (sla.yaml)"),
     version: int | None = typer.Option(None, help="version to plan for (default: production, else newest)"),
     out: Path = typer.Option(Path("advise"), "--out", help="directory for every output"),
-    model_dir: Path | None = typer.Option(
-        None,
-        "--model-dir",
-        exists=True,
-        file_okay=False,
-        help="a local model directory (`liveml train --out`): no registry or stack needed; give --version",
-    ),
+    model_dir: Path | None = model_dir_option("no registry or stack needed; give --version"),
     measurement_path: Path | None = typer.Option(
         None,
         "--measurement",

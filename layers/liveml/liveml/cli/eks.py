@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect
+from liveml.cli._stack import AWS_OPTION, STACK_OPTION, connect, model_dir_option
 from liveml.config import Settings
 from liveml.errors import LiveMLError
 from liveml.modeldir import MANIFEST, sha256_hex
@@ -31,12 +31,9 @@ def render(
         help="the image built from eks/Dockerfile, pinned by digest: <repository>@sha256:<64 hex>",
     ),
     out: Path = typer.Option(Path("eks/rendered"), help="directory to write the kustomize tree to"),
-    model_dir: Path | None = typer.Option(
-        None,
-        exists=True,
-        file_okay=False,
-        help="a local copy of the version to measure (its manifest must be the registered one); "
-        "fetched from the registry's artifacts when absent",
+    model_dir: Path | None = model_dir_option(
+        "the version to measure (its manifest must be the registered one); fetched from the registry's "
+        "artifacts when absent"
     ),
     binding: str | None = typer.Option(
         None,

@@ -5,6 +5,7 @@ pandas is imported inside the function: ``liveml.contract`` must stay importable
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import TYPE_CHECKING, Any
@@ -181,12 +182,14 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
     nullable = True if not is_target else nulls > 0
     expected = math.ceil(round(nulls / len(s) * 10_000, 6)) / 10_000 if len(s) else None
     non_null = s.dropna()
+    # What every drafted column records, whatever its type.
+    column = functools.partial(Column, name=name, nullable=nullable, expected_null_fraction=expected)
     # True/False with gaps is an object column holding bools: still a boolean column.
     as_object_bools = pd.api.types.is_object_dtype(s) and pd.api.types.infer_dtype(non_null) == "boolean"
     if pd.api.types.is_bool_dtype(s) or (len(non_null) > 0 and as_object_bools):
-        return Column(name=name, type=ColumnType.BOOLEAN, nullable=nullable, expected_null_fraction=expected)
+        return column(type=ColumnType.BOOLEAN)
     if pd.api.types.is_datetime64_any_dtype(s):
-        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable, expected_null_fraction=expected)
+        return column(type=ColumnType.DATETIME)
     if pd.api.types.is_numeric_dtype(s):
         values = non_null.to_numpy(dtype="float64")
         finite = values[np.isfinite(values)]
@@ -204,46 +207,31 @@ def _infer_column(name: str, s: pd.Series[Any], *, is_target: bool) -> Column:
         minimum = 0.0 if lo is not None and lo >= 0 else None
         maximum = 1.0 if lo is not None and hi is not None and lo >= 0 and hi <= 1 and not integral else None
         plausible = plausible_range(lo, hi) if not is_target else (None, None)
-        return Column(
-            name=name,
+        return column(
             type=ctype,
-            nullable=nullable,
             min=minimum,
             max=maximum,
             description=description,
-            expected_null_fraction=expected,
             plausible_min=plausible[0],
             plausible_max=plausible[1],
         )
     text = _texts(non_null)
     if len(text) and _looks_like_datetime(text):
-        return Column(name=name, type=ColumnType.DATETIME, nullable=nullable, expected_null_fraction=expected)
+        return column(type=ColumnType.DATETIME)
     distinct = int(text.nunique())
     mean_words = float(text.str.count(" ").mean()) + 1 if len(text) else 0.0
     if distinct > Gates().max_categories:
         # More values than the gate lets a category have: ids or free text, not a category.
-        return Column(
-            name=name,
+        return column(
             type=ColumnType.TEXT,
-            nullable=nullable,
-            expected_null_fraction=expected,
             description=f"{distinct} distinct values seen: an id or free text (text), or bucket it",
         )
     if distinct <= MAX_INFERRED_CATEGORIES and mean_words < 3:
-        return Column(
-            name=name,
-            type=ColumnType.CATEGORICAL,
-            nullable=nullable,
-            categories=sorted(text.unique().tolist()),
-            expected_null_fraction=expected,
-        )
+        return column(type=ColumnType.CATEGORICAL, categories=sorted(text.unique().tolist()))
     if mean_words >= 2:
-        return Column(name=name, type=ColumnType.TEXT, nullable=nullable, expected_null_fraction=expected)
-    return Column(
-        name=name,
+        return column(type=ColumnType.TEXT)
+    return column(
         type=ColumnType.CATEGORICAL,
-        nullable=nullable,
-        expected_null_fraction=expected,
         description=f"{distinct} distinct values seen; list them in categories to check them",
     )
 

@@ -181,6 +181,27 @@ def _segments(
     return np.array(SEGMENTS)[noisy.argmax(axis=1)]
 
 
+def players_contract(
+    name: str,
+    task: Task,
+    columns: list[Column],
+    target: Column,
+    classes: list[str],
+    event_time: str | None = None,
+) -> Contract:
+    """A contract over one row a player (``player_id``): ``columns``, then ``target``; default gates."""
+    return Contract(
+        name=name,
+        task=task,
+        target=target.name,
+        classes=classes,
+        entity_id="player_id",
+        event_time=event_time,
+        columns=[*columns, target],
+        gates=Gates(),
+    )
+
+
 def player_contract(task: SynthTask = "binary") -> Contract:
     """The contract of ``generate_players`` for ``task``."""
     columns = [
@@ -213,36 +234,18 @@ def player_contract(task: SynthTask = "binary") -> Contract:
         Column(name="event_time", type=ColumnType.DATETIME, nullable=False, description="snapshot time"),
     ]
     if task == "binary":
-        columns.append(
-            Column(
-                name="churned",
-                type=ColumnType.INTEGER,
-                nullable=False,
-                description="1 if the player did not return within 14 days",
-            )
+        churned = Column(
+            name="churned",
+            type=ColumnType.INTEGER,
+            nullable=False,
+            description="1 if the player did not return within 14 days",
         )
-        return Contract(
-            name="players-churn",
-            task=Task.BINARY,
-            target="churned",
-            classes=["0", "1"],
-            entity_id="player_id",
-            event_time="event_time",
-            columns=columns,
-            gates=Gates(),
-        )
+        return players_contract("players-churn", Task.BINARY, columns, churned, ["0", "1"], "event_time")
     if task == "multiclass":
-        columns.append(
-            Column(name="segment", type=ColumnType.CATEGORICAL, nullable=False, description="behaviour class")
+        segment = Column(
+            name="segment", type=ColumnType.CATEGORICAL, nullable=False, description="behaviour class"
         )
-        return Contract(
-            name="players-segment",
-            task=Task.MULTICLASS,
-            target="segment",
-            classes=list(SEGMENTS),
-            entity_id="player_id",
-            event_time="event_time",
-            columns=columns,
-            gates=Gates(),
+        return players_contract(
+            "players-segment", Task.MULTICLASS, columns, segment, list(SEGMENTS), "event_time"
         )
     raise ValueError(f"task must be 'binary' or 'multiclass', not {task!r}")

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liveml.contract.model import Column, ColumnType, Contract, Gates, Task
+from liveml.contract.model import Column, ColumnType, Contract, Task
+from liveml.data.synth import players_contract
 
 EVENT_TYPES = ("session_start", "purchase", "level_complete")
 
@@ -105,30 +106,23 @@ def events_contract() -> Contract:
     def number(name: str, kind: ColumnType = ColumnType.NUMERIC, **extra: Any) -> Column:
         return Column(name=name, type=kind, min=0, **extra)
 
-    return Contract(
-        name="players-from-events",
-        task=Task.BINARY,
-        target="churned",
-        classes=["0", "1"],
-        entity_id="player_id",
-        columns=[
-            Column(name="player_id", type=ColumnType.CATEGORICAL, nullable=False),
-            number("sessions_28d", ColumnType.INTEGER, nullable=False),
-            number("sessions_7d", ColumnType.INTEGER, nullable=False),
-            number("active_days_28d", ColumnType.INTEGER, nullable=False),
-            number("days_since_last_session", nullable=False),
-            number("purchases_28d", ColumnType.INTEGER, nullable=False),
-            number("spend_28d", nullable=False),
-            number("level", ColumnType.INTEGER),
-            Column(
-                name="churned",
-                type=ColumnType.INTEGER,
-                nullable=False,
-                description="1 if no session within the horizon after as_of",
-            ),
-        ],
-        gates=Gates(),
+    churned = Column(
+        name="churned",
+        type=ColumnType.INTEGER,
+        nullable=False,
+        description="1 if no session within the horizon after as_of",
     )
+    columns = [
+        Column(name="player_id", type=ColumnType.CATEGORICAL, nullable=False),
+        number("sessions_28d", ColumnType.INTEGER, nullable=False),
+        number("sessions_7d", ColumnType.INTEGER, nullable=False),
+        number("active_days_28d", ColumnType.INTEGER, nullable=False),
+        number("days_since_last_session", nullable=False),
+        number("purchases_28d", ColumnType.INTEGER, nullable=False),
+        number("spend_28d", nullable=False),
+        number("level", ColumnType.INTEGER),
+    ]
+    return players_contract("players-from-events", Task.BINARY, columns, churned, ["0", "1"])
 
 
 def window_start(cutoff: datetime, lookback_days: int) -> datetime:
