@@ -17,10 +17,29 @@ Figures:
   handler_vs_onnx_row_ratio      ours / onnx_predict_row_us_median (what the plumbing costs)
   raw_onnx_us_median             session.run on prebuilt inputs (the floor); onnx_predict_row_us_median
                                  adds the pre-graph step (dict -> tensors)
-  cold_init_ms / baseline_cold_init_ms   fresh process, spawn to first answer: interpreter, imports,
-                                 app, model load (sha256-verified), first prediction; median of 3
-  cold_init_ms_1_model/_5_models fresh process, spawn to the handler module loaded (interpreter, imports,
-                                 binding, each model's manifest and contract); median of 3
+  cold_init_ms                   the headline: the predict function AS IT SHIPS, a fresh process from
+                                 spawn to its first answer (interpreter start, imports, binding, the
+                                 model's load, sha256 check, session, first prediction); median of
+                                 --cold-runs (7), the clock stopped at the answer (not at exit).
+                                 "As it ships": its package and the liveml layer built
+                                 by their Makefiles (what `sam build` runs), alone on the path of a bare
+                                 Python 3.12 (``-I -S -B``: no dev venv, no site-packages, no bytecode
+                                 written, as on Lambda's read-only /var/task and /opt), with the
+                                 function's literal environment from template.yaml. Not counted, since
+                                 it cannot run here: Lambda's sandbox start, its runtime bootstrap
+                                 (awslambdaric, the runtime API), and site over the runtime's own
+                                 site-packages. cold_init_ms_dev_venv: the same from the dev .venv
+                                 (editable liveml, every dev package on the path), for comparison;
+                                 cold_init_ms_against: a second build (--against), spawns interleaved
+  cold_init_cpu_ms(_dev_venv/_against)   the CPU time (user + system) that process used until its
+                                 answer: the load on a shared machine stretches the wall time, much
+                                 less this; on an idle machine the wall time is close to it
+  baseline_cold_init_ms          the naive FastAPI + joblib app, spawn to first answer, from the dev .venv
+  load_1min_at_cold              the 1-minute load average when the cold figures were taken (2 cores,
+                                 shared: they scale with it)
+  cold_init_ms_1_model/_5_models shipped, fresh process, from the script's start (the interpreter is
+                                 up) to the handler module loaded (imports, binding, each model's
+                                 manifest and contract)
   first_request_ms_after_cold_1_model/_5_models   the first request after that (opens the one model
                                  it asks for: ONNX read, sha256 check, session)
   eager_cold_init_ms_5_models    the same 5 models with every session opened at init (the baseline:
@@ -32,9 +51,10 @@ Figures:
                                  ``hey`` (or an httpx client), fixed duration, concurrency 8
   mlserver_http_rps/_p99_ms      MLServer (mlserver_sklearn) on the same pipeline, the same load, in the
                                  same run (`make peers` provisions it); http_rps_vs_mlserver the ratio
-  snapstart_resume_ms_estimate   SnapStart: a fresh process inits as the snapshot would (sessions open),
-                                 then the after-restore hook + the first request; Lambda's own restore
-                                 of the snapshot is not measurable here and not included
+  snapstart_resume_ms_estimate   SnapStart, shipped: a fresh process inits as the snapshot would
+                                 (sessions open), then the after-restore hook + the first request;
+                                 Lambda's own restore of the snapshot is not measurable here and not
+                                 included
   capture_p99_overhead_ms        p99 with capture at sample rate 1.0 (a sink that takes 20 ms per PUT,
                                  like S3) minus p99 without capture, through the handler path
   predict_function_unzipped_mb   from ``sam build`` (.aws-sam/build/PredictFunction + layers); printed as
@@ -58,10 +78,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' server helper
@@ -91,20 +114,6 @@ async def predict(body: dict[str, Any]) -> dict[str, Any]:
             "probabilities": dict(zip(classes, map(float, proba)))}}
 
 handler = Mangum(app, lifespan="off")
-"""
-
-COLD_SCRIPT = """
-import time, json, importlib.util, sys, io, contextlib
-t0 = time.perf_counter()
-spec = importlib.util.spec_from_file_location("fn", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-with contextlib.redirect_stdout(io.StringIO()):
-    spec.loader.exec_module(module)
-    response = module.handler(json.loads(open(sys.argv[2]).read()), __import__("types").SimpleNamespace(
-        function_name="f", memory_limit_in_mb=1024, invoked_function_arn="arn", aws_request_id="r",
-        function_version="1", log_group_name="g", log_stream_name="s"))
-assert response["statusCode"] == 200, response
-print(json.dumps({"in_process_ms": (time.perf_counter() - t0) * 1000}))
 """
 
 
@@ -228,37 +237,116 @@ def onnx_figures(model_dir: Path, n: int) -> dict[str, float]:
     }
 
 
-def cold_figures(work: Path, handler: Path, env: dict[str, str], runs: int = 3) -> float:
-    script = work / "cold.py"
-    script.write_text(COLD_SCRIPT)
-    event = work / "event.json"
-    event.write_text(json.dumps(EVENT))
-    walls = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, str(script), str(handler), str(event)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            check=True,
-            cwd=work,
-        )
-        walls.append((time.perf_counter() - t0) * 1000)
-        json.loads(out.stdout.strip().splitlines()[-1])
-    return statistics.median(walls)
-
-
 #: How the cold-start scripts load the handler: from its file (argv[1]), not yet executed, with a
-#: Lambda context and the event (argv[2]); stdlib only, so it adds nothing to what is measured.
+#: Lambda context and the event (argv[2]), the package's folders (argv[3:]) first on sys.path; stdlib
+#: only, so it adds nothing to what is measured.
 LOAD_HANDLER = """
 import time, json, importlib.util, sys, io, contextlib, types
+sys.path[:0] = sys.argv[3:]
 spec = importlib.util.spec_from_file_location("fn", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=1024, invoked_function_arn="arn",
     aws_request_id="r", function_version="1", log_group_name="g", log_stream_name="s")
 event = json.loads(open(sys.argv[2]).read())
 """
+
+#: Spawn to first answer: the parent notes the wall clock at spawn, the child at its answer (the
+#: interpreter's teardown after it is no part of a cold start).
+COLD_SCRIPT = (
+    LOAD_HANDLER
+    + """
+with contextlib.redirect_stdout(io.StringIO()):
+    spec.loader.exec_module(module)
+    response = module.handler(event, context)
+    answered, cpu = time.time(), time.process_time()
+assert response["statusCode"] == 200, response
+print(json.dumps({"answered_at": answered, "cpu_s": cpu}))
+"""
+)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """How a cold-start script runs: the command before the script, the folders put first on its
+    sys.path, the handler file, and the environment it adds."""
+
+    command: list[str]
+    path: list[str]
+    handler: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, script: Path, event: Path, env: dict[str, str], handler: Path | None = None) -> str:
+        out = subprocess.run(
+            [*self.command, str(script), str(handler or self.handler), str(event), *self.path],
+            capture_output=True, text=True, env={**os.environ, **self.env, **env}, cwd=script.parent,
+        )  # fmt: skip
+        if out.returncode != 0:
+            raise RuntimeError(f"{script.name} failed: {out.stderr[-2000:]}")
+        return out.stdout
+
+
+#: The dev venv: editable liveml, every dev package on the path, bytecode cached in the tree.
+DEV_VENV = Interpreter([sys.executable], [], HANDLER)
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """template.yaml with its CloudFormation tags (!Ref, ...) read as None: only literals matter here."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def function_environment() -> dict[str, str]:
+    """The predict function's literal environment variables in template.yaml (Globals, then its own)."""
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
+    env: dict[str, str] = {}
+    for props in (template["Globals"]["Function"], template["Resources"]["PredictFunction"]["Properties"]):
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        env.update({k: str(v) for k, v in variables.items() if isinstance(v, str | int | float)})
+    return env
+
+
+def shipped(work: Path, build: Path | None = None) -> Interpreter:
+    """The predict function as Lambda runs it: its package and the liveml layer (a ``sam build`` output
+    when given, else built here by their Makefiles, which is what ``sam build`` runs) alone on the path
+    of the base Python 3.12, isolated (-I), without site (-S), writing no bytecode (-B)."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    if build is not None:
+        build = build.resolve()  # the scripts run in the work folder
+    else:
+        build = work / "sam-build"
+        for folder, target in (("functions/predict", "PredictFunction"), ("layers/liveml", "LiveMLLayer")):
+            subprocess.run(
+                ["make", "-s", "-f", "Makefile", f"build-{target}", f"ARTIFACTS_DIR={build / target}",
+                 f"PYTHON={base}"],
+                cwd=ROOT / folder, check=True, capture_output=True,
+            )  # fmt: skip
+    function, layer = build / "PredictFunction", build / "LiveMLLayer" / "python"
+    if not (function / "app.py").exists() or not layer.is_dir():
+        raise SystemExit(f"{build} holds no PredictFunction and LiveMLLayer/python (a `sam build` output)")
+    return Interpreter([base, "-I", "-S", "-B"], [str(function), str(layer)], function / "app.py",
+                       function_environment())  # fmt: skip
+
+
+def cold_figures(
+    work: Path, launchers: list[Interpreter], env: dict[str, str], runs: int
+) -> list[tuple[float, float]]:
+    """Median spawn-to-first-answer ms of each launcher, and the median CPU ms its process used until
+    then (which the machine's load barely changes); their spawns interleaved, the same load for all."""
+    script = work / "cold.py"
+    script.write_text(COLD_SCRIPT)
+    event = work / "event.json"
+    event.write_text(json.dumps(EVENT))
+    walls: list[list[float]] = [[] for _ in launchers]
+    cpus: list[list[float]] = [[] for _ in launchers]
+    for _ in range(runs):
+        for i, launcher in enumerate(launchers):
+            spawned = time.time()
+            answer = json.loads(launcher.run(script, event, env).strip().splitlines()[-1])
+            walls[i].append((answer["answered_at"] - spawned) * 1000)
+            cpus[i].append(answer["cpu_s"] * 1000)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
+
 
 COLD_SPLIT_SCRIPT = (
     "import time\nt0 = time.perf_counter()\n"
@@ -292,19 +380,16 @@ print(json.dumps({"resume_ms": (t1 - t0) * 1000}))
 )
 
 
-def snapstart_figure(work: Path, model_dir: Path, runs: int = 3) -> float:
+def snapstart_figure(work: Path, model_dir: Path, launcher: Interpreter, runs: int) -> float:
     script = work / "snapstart.py"
     script.write_text(SNAPSTART_SCRIPT)
     event = work / "event.json"
     event.write_text(json.dumps(EVENT))
-    env = {**os.environ, "LIVEML_MODEL_DIR": str(model_dir), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
-    resumes: list[float] = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, str(script), str(HANDLER), str(event)],
-            capture_output=True, text=True, env=env, check=True, cwd=work,
-        )  # fmt: skip
-        resumes.append(float(json.loads(out.stdout.strip().splitlines()[-1])["resume_ms"]))
+    env = {"LIVEML_MODEL_DIR": str(model_dir), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+    resumes = [
+        float(json.loads(launcher.run(script, event, env).strip().splitlines()[-1])["resume_ms"])
+        for _ in range(runs)
+    ]
     return statistics.median(resumes)
 
 
@@ -333,7 +418,9 @@ def model_event(model: str) -> dict[str, Any]:
     return {**EVENT, "path": path, "resource": "/{proxy+}", "pathParameters": {"proxy": path[1:]}}
 
 
-def cold_split_figures(work: Path, handler: Path, env: dict[str, str], runs: int = 3) -> tuple[float, float]:
+def cold_split_figures(
+    work: Path, launcher: Interpreter, env: dict[str, str], runs: int, handler: Path | None = None
+) -> tuple[float, float]:
     """Median (init ms, first request ms) over fresh processes."""
     script = work / "cold_split.py"
     script.write_text(COLD_SPLIT_SCRIPT)
@@ -341,28 +428,26 @@ def cold_split_figures(work: Path, handler: Path, env: dict[str, str], runs: int
     event.write_text(json.dumps(model_event("m0")))
     inits, firsts = [], []
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, str(script), str(handler), str(event)],
-            capture_output=True, text=True, env={**os.environ, **env}, check=True, cwd=work,
-        )  # fmt: skip
-        timing = json.loads(out.stdout.strip().splitlines()[-1])
+        timing = json.loads(launcher.run(script, event, env, handler).strip().splitlines()[-1])
         inits.append(timing["init_ms"])
         firsts.append(timing["first_ms"])
     return statistics.median(inits), statistics.median(firsts)
 
 
-def many_model_figures(model_dir: Path, work: Path, n: int) -> dict[str, float]:
+def many_model_figures(
+    model_dir: Path, work: Path, n: int, launcher: Interpreter, runs: int
+) -> dict[str, float]:
     one, five = many_models(model_dir, work, 1), many_models(model_dir, work, 5)
     eager = work / "eager_handler.py"
     eager.write_text(EAGER_HANDLER)
     out: dict[str, float] = {}
     for label, binding, handler, prefix in (
-        ("1_model", one, HANDLER, ""),
-        ("5_models", five, HANDLER, ""),
+        ("1_model", one, None, ""),
+        ("5_models", five, None, ""),
         ("5_models", five, eager, "eager_"),
     ):
         env = {"LIVEML_MODEL_BINDING": binding, "LIVEML_MODEL_DIR": ""}
-        init, first = cold_split_figures(work, handler, env)
+        init, first = cold_split_figures(work, launcher, env, runs, handler)
         out[f"{prefix}cold_init_ms_{label}"] = init
         out[f"{prefix}first_request_ms_after_cold_{label}"] = first
     from mangum import Mangum
@@ -613,6 +698,15 @@ def main() -> None:
         help="interpreter of the peers' venv (`make peers`: mlserver + mlserver-sklearn)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per cold figure (median)")
+    parser.add_argument(
+        "--package",
+        type=Path,
+        help="a `sam build` output to measure cold (default: built here by the Makefiles)",
+    )
+    parser.add_argument(
+        "--against", type=Path, help="another `sam build` output (an older one, say): cold_init_ms_against"
+    )
     args = parser.parse_args()
 
     figures: dict[str, Any] = {}
@@ -638,11 +732,21 @@ def main() -> None:
         # The handler beside the model alone (ONNX Runtime with the pre-graph step): the plumbing's cost.
         handler_vs_row = ours["handler_warm_us_median"] / figures["onnx_predict_row_us_median"]
         show("handler_vs_onnx_row_ratio", handler_vs_row)
-        show("cold_init_ms", cold_figures(work, HANDLER, {"LIVEML_MODEL_DIR": str(model_dir)}))
-        show("baseline_cold_init_ms", cold_figures(work, work / "baseline_app.py", {}))
-        show("snapstart_resume_ms_estimate", snapstart_figure(work, model_dir))
-        for name, value in many_model_figures(model_dir, work, args.requests).items():
+        # Cold starts: the function as it ships (the headline), beside the dev venv and --against.
+        package = shipped(work, args.package)
+        launchers = [package, DEV_VENV, *([shipped(work, args.against)] if args.against else [])]
+        runs, model_env = args.cold_runs, {"LIVEML_MODEL_DIR": str(model_dir)}
+        show("load_1min_at_cold", os.getloadavg()[0])
+        colds = cold_figures(work, launchers, model_env, runs)
+        for suffix, (wall, cpu) in zip(("", "_dev_venv", "_against"), colds, strict=False):
+            show(f"cold_init_ms{suffix}", wall)
+            show(f"cold_init_cpu_ms{suffix}", cpu)
+        baseline_app = Interpreter([sys.executable], [], work / "baseline_app.py")
+        show("baseline_cold_init_ms", cold_figures(work, [baseline_app], {}, runs)[0][0])
+        show("snapstart_resume_ms_estimate", snapstart_figure(work, model_dir, package, runs))
+        for name, value in many_model_figures(model_dir, work, args.requests, package, runs).items():
             show(name, value)
+        show("load_1min_after_cold", os.getloadavg()[0])
         show("batch_10k_ms", batch_figure(model_dir))
         # p99 of a difference needs many samples: at least 6,000 per side.
         for name, value in capture_figure(model_dir, max(6000, 2 * args.requests)).items():

@@ -84,3 +84,45 @@ print(json.dumps([good["statusCode"], before, bad["statusCode"], "fastapi" in sy
     good, before, bad, loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert (good, before) == (200, [])
     assert (bad, loaded) == (422, True)
+
+
+def _without_plugin_setting() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+
+
+PLUGINS_PROBE = """
+import json, sys
+from pydantic import BaseModel
+class Row(BaseModel):
+    x: int
+print(json.dumps(["importlib.metadata" in sys.modules, Row.model_validate({"x": "3"}).x]))
+"""
+
+
+def test_with_every_pydantic_plugin_disabled_the_plugin_lookup_is_never_imported(model_dir: Path) -> None:
+    # The predict function sets PYDANTIC_DISABLE_PLUGINS: its cold start must not pay for importing
+    # importlib.metadata, which pydantic's plugin loader imports even when told to load no plugin.
+    off = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
+    body = f"runpy.run_path({str(ROOT / 'functions/predict/app.py')!r})"
+    code = (
+        PROBE.format(body=body, heavy=repr(set(HEAVY)))
+        + "print(json.dumps('importlib.metadata' in sys.modules))"
+    )
+    for env, imported in ((off, False), ({}, True)):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+            env={**_without_plugin_setting(), "LIVEML_MODEL_DIR": str(model_dir), **env},
+        )  # fmt: skip
+        assert json.loads(out.stdout.strip().splitlines()[-1]) is imported, env
+
+
+def test_pydantic_validates_the_same_with_or_without_the_plugin_lookup() -> None:
+    for env in ({"PYDANTIC_DISABLE_PLUGINS": "__all__"}, {}):
+        code = "import liveml\n" + PLUGINS_PROBE
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+            env={**_without_plugin_setting(), **env},
+        )  # fmt: skip
+        metadata_imported, x = json.loads(out.stdout.strip().splitlines()[-1])
+        assert x == 3
+        assert metadata_imported is not bool(env), env

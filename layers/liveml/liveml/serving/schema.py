@@ -22,6 +22,11 @@ from liveml.binding.players import PLAYER_ID_MAX, PLAYER_ID_PATTERN, check_playe
 from liveml.contract import Column, ColumnType, Contract, Task
 
 _FORBID = ConfigDict(extra="forbid", populate_by_name=False, serialize_by_alias=True)
+#: For the models no one-row prediction needs (batch, responses, errors, health, model info): their
+#: validators are built on first use, not during every cold start (the fast path validates only the
+#: predict request and its features; the full app builds the rest when it is first asked for).
+_LATER = ConfigDict(defer_build=True)
+_FORBID_LATER = ConfigDict(**_FORBID, defer_build=True)
 
 #: The largest float32: every number reaches the model as float32, and a bigger one becomes inf there
 #: (an int beyond it, e.g. 10**400, cannot even be converted). Bounds of the contract only narrow it.
@@ -132,12 +137,16 @@ class ApiModels:
 
 
 class ErrorField(BaseModel):
+    model_config = _LATER
+
     field: str = Field(description="dotted path of the offending field, e.g. features.level")
     message: str
 
 
 class ErrorBody(BaseModel):
     """Every 4xx/5xx answer of the API."""
+
+    model_config = _LATER
 
     error: str = Field(description="machine-readable kind, e.g. validation_error, payload_too_large")
     message: str = Field(description="what was wrong, naming the field")
@@ -146,6 +155,8 @@ class ErrorBody(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    model_config = _LATER
+
     status: Literal["ok"]
     model: str = Field(description="the default model (else the first served)")
     model_loaded: bool
@@ -157,6 +168,8 @@ class HealthResponse(BaseModel):
 
 
 class ArtifactLink(BaseModel):
+    model_config = _LATER
+
     name: str
     sha256: str
     size_bytes: int | None = None
@@ -165,6 +178,8 @@ class ArtifactLink(BaseModel):
 
 
 class LatestModelResponse(BaseModel):
+    model_config = _LATER
+
     model: str
     version: str
     variant: str
@@ -182,6 +197,8 @@ class LatestModelResponse(BaseModel):
 
 
 class ServedModelInfo(BaseModel):
+    model_config = _LATER
+
     model: str
     version: str = Field(description="the primary variant's model version")
     versions: dict[str, str] = Field(description="variant -> model version")
@@ -192,6 +209,8 @@ class ServedModelInfo(BaseModel):
 
 
 class ModelsResponse(BaseModel):
+    model_config = _LATER
+
     models: list[ServedModelInfo]
     default_model: str | None
 
@@ -225,7 +244,7 @@ def build_api_models(
     )
     batch_request = create_model(
         f"{prefix}BatchPredictRequest",
-        __config__=_FORBID,
+        __config__=_FORBID_LATER,
         rows=(list[predict_request], Field(..., min_length=1, max_length=max_batch_rows)),
     )
     if contract.task is Task.REGRESSION:
@@ -243,6 +262,7 @@ def build_api_models(
         }
     predict_response = create_model(
         f"{prefix}PredictResponse",
+        __config__=_LATER,
         player_id=(str, ...),
         model=(str, Field(..., description="the model that answered")),
         model_version=(str, ...),
@@ -250,7 +270,10 @@ def build_api_models(
         **out,
     )
     batch_response = create_model(
-        f"{prefix}BatchPredictResponse", predictions=(list[predict_response], ...), count=(int, ...)
+        f"{prefix}BatchPredictResponse",
+        __config__=_LATER,
+        predictions=(list[predict_response], ...),
+        count=(int, ...),
     )
     return ApiModels(features, predict_request, batch_request, predict_response, batch_response)
 
