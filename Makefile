@@ -99,9 +99,10 @@ test-unity: venv mono ## The Unity package: build with Mono, C# tests on Python-
 .PHONY: build sizes
 build: setup ## sam build: every function with its requirements, and the liveml layer
 	$(SAM_VENV)/bin/sam build --template template.yaml --build-dir .aws-sam/build --cached --parallel
-# The predict function's size is its cold start: held well under Lambda's limit.
-SIZE_LIMITS := --limit PredictFunction=135
-sizes: build ## Each function's unzipped MB with its layers; fails over Lambda's 250 MB (predict: 135 MB)
+# The predict function's size is its cold start: held well under Lambda's limit. 128 MiB is 134.2 MB,
+# so the check holds it under 135 MB in either unit.
+SIZE_LIMITS := --limit PredictFunction=128
+sizes: build ## Each function's unzipped MB with its layers; fails over Lambda's 250 MB (predict: 128 MiB)
 	$(PY) scripts/function-sizes .aws-sam/build $(SIZE_LIMITS)
 
 # Serving peers in a venv of their own (their pins clash with ours): MLServer, and BentoML if it

@@ -7,11 +7,15 @@ PYTHON ?= $(shell command -v python3.12 || command -v python3)
 # builds them and every older manylinux tag.
 PIP_PLATFORM := $(foreach v,2_34 2_28 2_27 2_17,--platform manylinux_$(v)_x86_64) --implementation cp --python-version 3.12 --only-binary=:all:
 
-# The function's requirements, as those wheels, and its handler into ARTIFACTS_DIR (run from the
-# function's folder, as SAM does).
-define install-function
+# requirements.txt, as those wheels, into the folder $(1) (run from the folder that holds it, as SAM does).
+define pip-install
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), f"need Python 3.12, not {sys.version}"'
 	$(PYTHON) -m pip install --quiet --no-compile --disable-pip-version-check $(PIP_PLATFORM) \
-		--target "$(ARTIFACTS_DIR)" -r requirements.txt
+		--target "$(1)" -r requirements.txt
+endef
+
+# The function's requirements and its handler into ARTIFACTS_DIR.
+define install-function
+	$(call pip-install,$(ARTIFACTS_DIR))
 	cp app.py "$(ARTIFACTS_DIR)/"
 endef
