@@ -14,6 +14,7 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from liveml import yamltext
 from liveml.advise.errors import SlaError
 from liveml.errors import validated
 
@@ -94,7 +95,7 @@ class Sla(_Strict):
     def from_yaml(cls, text: str, *, where: str = "sla.yaml") -> Sla:
         """Parse a spec; errors name the field and why (``SlaError``)."""
         try:
-            data: Any = yaml.safe_load(text)
+            data: Any = yamltext.safe_load(text)
         except yaml.YAMLError as exc:
             raise SlaError(f"{where} is not valid YAML: {exc}") from None
         if not isinstance(data, dict):

@@ -16,6 +16,7 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from liveml import yamltext
 from liveml.contract.errors import ContractError
 
 
@@ -253,7 +254,7 @@ class Contract(BaseModel):
     @classmethod
     def from_yaml(cls, text: str, source: str = "contract") -> Contract:
         try:
-            data = yaml.safe_load(text)
+            data = yamltext.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -20,6 +20,7 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from liveml import yamltext
 from liveml.binding.assignment import validate_split
 from liveml.binding.constants import BUCKETS
 from liveml.binding.errors import BindingError
@@ -153,7 +154,7 @@ class Experiment(BaseModel):
     @classmethod
     def from_yaml(cls, path: Path) -> Experiment:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamltext.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ExperimentError(f"cannot read experiment {path}: {exc}") from None
         return cls.parse(data)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from liveml import yamltext
 from liveml.errors import validated
 from liveml.pipeline.errors import PipelineError
 
@@ -113,7 +114,7 @@ class PipelineSettings(BaseModel):
         if not text:
             return cls()
         try:
-            data: Any = yaml.safe_load(text)
+            data: Any = yamltext.safe_load(text)
         except yaml.YAMLError as exc:
             raise PipelineError(f"{where} is not valid YAML: {exc}") from None
         if data is None:
