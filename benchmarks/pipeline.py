@@ -1,6 +1,6 @@
 """The training pipeline on LocalStack against the same training run locally, side by side.
 
-    .venv/bin/python benchmarks/pipeline.py [--rows 20000] [--trials 20] [--budget 36] [--cold]
+    .venv/bin/python benchmarks/pipeline.py [--rows 20000] [--trials 20] [--budget 40] [--cold]
 
 Needs LocalStack up and the stack deployed (`make deploy`). Prints:
 
@@ -21,8 +21,8 @@ that changes nothing, as a deploy does), so every state pays its cold start, as 
 arrives once a day does; without it, a run within LocalStack's keep-alive (10 minutes) of the last
 one reuses warm processes. Both runs share the 2 cores of this machine with nothing else of ours;
 both searches stop at the same trial count or time budget, whichever comes first. The budget
-covers the whole Train step (imports, data read, search, fit, export, upload), so 36 s of it
-leaves the other states and Step Functions' transitions 24 s of the one-minute goal.
+covers the whole Train step (imports, data read, search, fit, export, upload), so 40 s of it
+leaves the other states and Step Functions' transitions 20 s of the one-minute goal.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--budget", type=float, default=36, help="the Train step's time budget, seconds")
+    parser.add_argument("--budget", type=float, default=40, help="the Train step's time budget, seconds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--skip-local", action="store_true", help="only the pipeline run, not the local baseline"
