@@ -213,7 +213,7 @@ def test_raw_rows_are_json_ready_whatever_the_column_type() -> None:
             "n": [1.5, float("nan")],
             "i": pd.array([3, 4], dtype="int64"),
             "s": pd.array(["a", None], dtype="string"),
-            "t": pd.to_datetime(["2024-01-02T03:04:05Z", None], utc=True),
+            "t": pd.to_datetime(pd.Series(["2024-01-02T03:04:05Z", None]), utc=True),
         }
     )
     rows = _raw_rows(df, ["n", "i", "s", "t", "absent"])
