@@ -1,8 +1,9 @@
 """Train and Evaluate steps end to end against S3.
 
 moto stands in for S3 because these are unit tests (no network); the real pipeline runs on
-LocalStack in the integration suite. Budgets are tiny (3 trials, 20 s) and each dataset is trained
-once per module, so the whole file stays well under a minute on two cores.
+LocalStack in the integration suite. Budgets are small (3 trials, 30 s: on a quiet machine the trial
+cap ends the search first; on a busy one the budget still leaves room for two configurations) and
+each dataset is trained once per module, so the whole file stays well under a minute on two cores.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _train(s3: Any, run_id: str, contract: Contract) -> Run:
     contract_key = f"datasets/{MODEL}/contract-{run_id}.yaml"
     s3.put_object(Bucket=DATA, Key=contract_key, Body=contract.to_yaml().encode())
     state = RunState(bucket=DATA, key=key, version_id=version, model=MODEL, run_id=run_id)
-    settings = PipelineSettings(trials=3, time_budget_s=20, cv_folds=3, seed=0)
+    settings = PipelineSettings(trials=3, time_budget_s=30, cv_folds=3, seed=0)
     validation = {
         "dataset": {"s3_uri": state.dataset_uri, "version_id": version, "sha256": "0" * 64},
         "settings": settings.model_dump(mode="json"),
@@ -80,8 +81,22 @@ def _evaluate(run: Run, s3: Any, **kwargs: Any) -> dict[str, Any]:
 def test_train_returns_a_small_summary_and_an_unevaluated_model_dir(run: Run, s3: Any) -> None:
     t = run.training
     assert t["model_uri"] == f"s3://{ARTIFACTS}/runs/{MODEL}/run-ok/model/"
-    assert set(t) == {"model_uri", "family", "cv_score", "trials", "seconds", "metrics", "excluded"}
+    assert set(t) == {
+        "model_uri",
+        "family",
+        "cv_score",
+        "trials",
+        "seconds",
+        "metrics",
+        "excluded",
+        "timings",
+    }
     assert t["excluded"] == []
+    # Where the step's time went: the phases add up to the whole step, which the budget covers.
+    timings = t["timings"]
+    assert timings["budget_s"] == 30.0
+    phases = timings["read_s"] + timings["fit_s"] + timings["upload_s"]
+    assert phases == pytest.approx(timings["step_s"], abs=0.05)
     assert 1 <= t["trials"] <= 3 and 0.5 < t["metrics"]["roc_auc"] <= 1.0
     assert len(json.dumps(t)) < 2000  # a state summary, not data
     manifest = json.loads(
@@ -114,6 +129,8 @@ def test_evaluate_passes_writes_report_and_keeps_the_manifest_true(run: Run, s3:
         s3.get_object(Bucket=ARTIFACTS, Key=f"runs/{MODEL}/run-ok/evaluation.json")["Body"].read()
     )
     assert stored["passed"] is True and stored["report_uri"] == ev["report_uri"]
+    phases = ["download_s", "load_s", "parity_s", "metrics_s", "importance_s", "report_s", "upload_s"]
+    assert list(ev["timings"]) == phases and all(v >= 0 for v in ev["timings"].values())
 
 
 def test_champion_is_scored_on_this_runs_holdout(run: Run, s3: Any) -> None:
@@ -208,3 +225,45 @@ def test_a_failed_parity_check_sends_the_run_back_to_serve_another_configuration
     assert excluded_configurations(run.training, other, s3=s3) == []
     with pytest.raises(PipelineError, match="2 configurations failed ONNX parity"):
         excluded_configurations(again, error, s3=s3)
+
+
+def test_the_budget_clock_starts_with_the_step_not_with_the_training_call(
+    run: Run, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings' budget covers the whole Train step: time already spent when the training call
+    starts (the handler's imports, reading the contract and the data) comes out of the search's."""
+    import time
+
+    import liveml.training
+    from liveml.pipeline.steps.train import MIN_SEARCH_S, UPLOAD_RESERVE_S
+
+    given: list[float] = []
+
+    class StopBeforeTrainingError(Exception):
+        pass
+
+    def fit_and_export(*args: Any, time_budget_s: float, **kwargs: Any) -> Any:
+        given.append(time_budget_s)
+        raise StopBeforeTrainingError
+
+    monkeypatch.setattr(liveml.training, "fit_and_export", fit_and_export)
+    budget = 30.0  # the run's settings
+    for spent in (0.0, 6.0, 30.0):
+        before = time.monotonic()
+        with pytest.raises(StopBeforeTrainingError):
+            train_step(run.state, run.validation, started=before - spent, artifacts_bucket=ARTIFACTS, s3=s3)
+        read = time.monotonic() - before  # reading the contract and the data here, at most
+        expected = budget - spent - UPLOAD_RESERVE_S
+        assert max(MIN_SEARCH_S, expected - read) <= given[-1] <= max(MIN_SEARCH_S, expected)
+    assert given[0] > given[1] and given[2] == MIN_SEARCH_S
+
+
+def test_search_budget_counts_what_the_step_spent_and_what_the_invocation_has_left() -> None:
+    from liveml.pipeline.steps.train import MIN_SEARCH_S, RESERVE_S, UPLOAD_RESERVE_S, search_budget
+
+    settings = PipelineSettings(time_budget_s=40)
+    assert search_budget(settings, None) == 40 - UPLOAD_RESERVE_S
+    assert search_budget(settings, None, spent_s=8.0) == 32 - UPLOAD_RESERVE_S
+    # A short invocation caps it: what is left after the step's spending, minus the reserve.
+    assert search_budget(settings, RESERVE_S + 30, spent_s=8.0) == 22
+    assert search_budget(settings, None, spent_s=45.0) == MIN_SEARCH_S

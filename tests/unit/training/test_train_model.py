@@ -197,3 +197,28 @@ def test_regression_on_diabetes(tmp_path: Path) -> None:
     compact_value = bundle.compact.predict([row])[0].value
     assert onnx_value is not None and compact_value is not None
     assert np.isclose(onnx_value, compact_value, rtol=1e-4)
+
+
+def test_raw_rows_are_json_ready_whatever_the_column_type() -> None:
+    """The holdout rows and golden requests: one dict per row, NaN as null, datetimes as ISO text,
+    numpy scalars as Python numbers, and a name the frame lacks left out."""
+    import json
+
+    import pandas as pd
+
+    from liveml.training.train import _raw_rows
+
+    df = pd.DataFrame(
+        {
+            "n": [1.5, float("nan")],
+            "i": pd.array([3, 4], dtype="int64"),
+            "s": pd.array(["a", None], dtype="string"),
+            "t": pd.to_datetime(pd.Series(["2024-01-02T03:04:05Z", None]), utc=True),
+        }
+    )
+    rows = _raw_rows(df, ["n", "i", "s", "t", "absent"])
+    assert rows == [
+        {"n": 1.5, "i": 3, "s": "a", "t": "2024-01-02T03:04:05+00:00"},
+        {"n": None, "i": 4, "s": None, "t": None},
+    ]
+    assert json.loads(json.dumps(rows)) == rows

@@ -62,7 +62,8 @@ class PipelineSettings(BaseModel):
     #: The dataset contract, relative to datasets/<model>/.
     contract: str = "contract.yaml"
     trials: int = Field(default=20, ge=1, le=1000)
-    #: The search's wall-clock budget; the training Lambda's 900 s timeout bounds it.
+    #: The Train step's wall-clock budget, from its start (imports, data, search, fit, export,
+    #: upload); the training Lambda's 900 s timeout bounds it.
     time_budget_s: float = Field(default=240, gt=0, le=780)
     cv_folds: int = Field(default=5, ge=2, le=10)
     seed: int = 0

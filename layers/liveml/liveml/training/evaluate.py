@@ -23,6 +23,7 @@ links it). Call ``Evaluation.raise_on_failures()`` afterwards.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,8 @@ class Evaluation:
     champion: dict[str, Any] | None
     #: files (re)written in the model directory, in the order they must be published
     written: list[str] = field(default_factory=list)
+    #: seconds per phase (load, parity, metrics, importance, report): where the step's time goes
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -242,14 +245,17 @@ def evaluate_model_dir(
     contract's ``challenger_margin``; ``champion_label`` (say, the registry version) is recorded.
     """
     path = Path(model_dir)
+    laps = _Laps()
     bundle = load_model_dir(path, verify_all=True)
     manifest = bundle.manifest
     task, classes = bundle.task, bundle.classes
     if contract is None:
         contract = Contract.from_yaml(read_artifact(path, manifest, CONTRACT).decode(), source=str(path))
 
+    laps("load")
     onnx_diff, outputs = check_parity(bundle)
     golden = check_golden(bundle)
+    laps("parity")
     y, estimate = _truth(path)
     scored = outputs if estimate is None else estimate
     metrics = holdout_metrics(task, y, scored)
@@ -284,9 +290,25 @@ def evaluate_model_dir(
 
     parity = dict(manifest.get("parity") or {})
     parity.update({"onnx_max_abs_diff": onnx_diff, "tolerance": tolerance(task), "golden_requests": golden})
+    laps("metrics")
     importance = permutation_importance(bundle.onnx, load_holdout_reference(path)[0], y)
+    laps("importance")
     written = _write_evaluation(path, manifest, metrics, gates, parity, champion, y, scored, importance)
-    return Evaluation(path, manifest, metrics, gates, parity, champion, written)
+    laps("report")
+    return Evaluation(path, manifest, metrics, gates, parity, champion, written, laps.seconds)
+
+
+class _Laps:
+    """Seconds per phase, each from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def _write_evaluation(

@@ -146,7 +146,7 @@ def encode_target(contract: Contract, values: pd.Series[Any]) -> tuple[npt.NDArr
 
 
 def _json_value(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return None
     if isinstance(v, pd.Timestamp):
         return None if pd.isna(v) else v.isoformat()
@@ -158,7 +158,10 @@ def _json_value(v: Any) -> Any:
 
 
 def _raw_rows(df: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
-    return [{n: _json_value(row[n]) for n in names if n in df.columns} for _, row in df.iterrows()]
+    # Column by column, not ``iterrows``: that builds a Series per row (seconds for a 4,000-row holdout).
+    present = [n for n in names if n in df.columns]
+    columns = {n: [_json_value(v) for v in df[n].tolist()] for n in present}
+    return [{n: columns[n][i] for n in present} for i in range(len(df))]
 
 
 def _write(path: Path, data: bytes | str) -> None:

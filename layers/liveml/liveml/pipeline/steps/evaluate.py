@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ def evaluate_step(
     s3: Any = None,
 ) -> dict[str, Any]:
     """Evaluate the run's model; returns the evaluation summary (parity, gates, champion, report)."""
+    started = time.perf_counter()
     model_uri: str = training["model_uri"]
     label: str | None = None
     manifest_sha256: str | None = None
@@ -70,7 +72,9 @@ def evaluate_step(
         if champion_uri is not None:
             champion_dir = Path(tmp) / "champion"
             _download_champion(champion_uri, champion_dir, manifest_sha256, s3)
+        downloaded = time.perf_counter()
         evaluation = evaluate_model_dir(model_dir, champion_dir=champion_dir, champion_label=label)
+        evaluated = time.perf_counter()
         for name in evaluation.written:  # the manifest is last: it names the others' sha256
             put_bytes(
                 model_uri + name,
@@ -85,6 +89,12 @@ def evaluate_step(
     summary["model_uri"] = model_uri
     summary["report_uri"] = model_uri + REPORT
     summary["evaluation_uri"] = state.run_uri("evaluation.json", artifacts_bucket=artifacts_bucket)
+    # Where the step's time went (the benchmark prints these); upload: the rewritten model files.
+    summary["timings"] = {
+        "download_s": round(downloaded - started, 2),
+        **{f"{name}_s": round(seconds, 2) for name, seconds in evaluation.timings.items()},
+        "upload_s": round(time.perf_counter() - evaluated, 2),
+    }
     put_bytes(
         summary["evaluation_uri"],
         json.dumps(summary, indent=1).encode(),
