@@ -260,9 +260,8 @@ class _Fitted:
     candidate: _Candidate
     #: the pipeline that serves: refit on every row, or the holdout-scored one without refit
     pipeline: Any
-    train: pd.DataFrame
-    hold: pd.DataFrame
-    y_hold: npt.NDArray[Any]
+    #: the rows it was trained and scored on
+    split: _Split
     #: the served pipeline's outputs on the holdout: what ONNX parity is checked against
     expected: npt.NDArray[np.float64]
     #: the holdout-scored (80%) pipeline's outputs on the holdout: the honest estimate
@@ -271,7 +270,6 @@ class _Fitted:
     onnx_bytes: bytes
     compact: dict[str, Any] | None
     compact_diff: float | None
-    rows: int
     data_sha256: str | None
     #: what happened to the refit: {"done": bool, "rows": N served model was fitted on, "reason"}
     refit: dict[str, Any] = field(default_factory=dict)
@@ -465,16 +463,13 @@ def _fit_candidate(
         result=SearchResult(candidate.family, candidate.params, candidate.cv_score),
         candidate=candidate,
         pipeline=served,
-        train=split.train,
-        hold=split.hold,
-        y_hold=split.y_hold,
+        split=split,
         expected=expected,
         estimate=estimate,
         metrics=metrics,
         onnx_bytes=onnx_bytes,
         compact=compact,
         compact_diff=check_compact_parity(compact, served, split.hold, task, expected) if compact else None,
-        rows=len(split.df),
         data_sha256=None,
         refit=refit,
     )
@@ -510,7 +505,7 @@ def _write_model_dir(tmp: Path, fitted: _Fitted, options: FitOptions) -> dict[st
 
 def _write_artifacts(tmp: Path, fitted: _Fitted, seed: int) -> dict[str, Any]:
     """The model, its contract, the trials and the reference data; returns the golden requests."""
-    contract, train, hold = fitted.contract, fitted.train, fitted.hold
+    contract, train, hold = fitted.contract, fitted.split.train, fitted.split.hold
     _write(tmp / ONNX, fitted.onnx_bytes)
     if fitted.compact is not None:
         _write(tmp / COMPACT, json.dumps(fitted.compact, separators=(",", ":")))
@@ -542,7 +537,7 @@ def _write_artifacts(tmp: Path, fitted: _Fitted, seed: int) -> dict[str, Any]:
         tmp / HOLDOUT_REFERENCE,
         expected=fitted.expected,
         estimate=fitted.estimate,
-        y_true=fitted.y_hold,
+        y_true=fitted.split.y_hold,
         **arrays,
     )
 
@@ -578,9 +573,9 @@ def _model_card(
         "contract": {"name": contract.name, "version": contract.version, "sha256": contract.sha256},
         "data": {
             "sha256": fitted.data_sha256,
-            "rows": fitted.rows,
-            "train_rows": len(fitted.train),
-            "holdout_rows": len(fitted.hold),
+            "rows": len(fitted.split.df),
+            "train_rows": len(fitted.split.train),
+            "holdout_rows": len(fitted.split.hold),
             #: the rows the served model was fitted on (all of them after a refit)
             "served_model_rows": fitted.refit["rows"],
         },
