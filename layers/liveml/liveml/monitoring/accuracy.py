@@ -388,19 +388,16 @@ def live_accuracy(
 
 def accuracy_scheduled(models: list[str] | None = None, *, windows: int = 7) -> dict[str, Any]:
     """Every model with an ``export:`` section (its label definition and game), or ``models``."""
-    from liveml.aws.s3 import get_text_if_exists
     from liveml.config import Settings
-    from liveml.monitoring.export import ExportSettings, exporting_models
+    from liveml.monitoring.export import exporting_models, model_export_settings
     from liveml.monitoring.ingest import S3EventStore
-    from liveml.pipeline.settings import SETTINGS_FILE, PipelineSettings
 
     bucket = Settings().require("data_bucket")
     store = S3EventStore(bucket)
     summary, failures = {}, []
     for model in models or exporting_models(bucket, s3=store.s3):
         try:
-            text = get_text_if_exists(f"s3://{bucket}/datasets/{model}/{SETTINGS_FILE}", s3=store.s3)
-            settings = ExportSettings.parse(PipelineSettings.from_yaml(text).export)
+            _, settings = model_export_settings(bucket, model, s3=store.s3)
             records = live_accuracy(
                 model,
                 bucket=bucket,

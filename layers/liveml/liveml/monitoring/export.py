@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from liveml.contract import Contract
+    from liveml.pipeline.settings import PipelineSettings
 
 log = logging.getLogger(__name__)
 
@@ -259,14 +260,10 @@ def export_model(
     from liveml.aws.clients import client
     from liveml.aws.s3 import get_text_if_exists
     from liveml.contract import Contract
-    from liveml.pipeline.settings import SETTINGS_FILE, PipelineSettings
 
     s3 = s3 or client("s3")
     base = f"s3://{bucket}/datasets/{model}/"
-    pipeline = PipelineSettings.from_yaml(get_text_if_exists(base + SETTINGS_FILE, s3=s3))
-    if pipeline.export is None:
-        raise ExportError(f"{base}{SETTINGS_FILE} has no `export:` section")
-    settings = ExportSettings.parse(pipeline.export, where=f"{SETTINGS_FILE} export")
+    pipeline, settings = model_export_settings(bucket, model, s3=s3)
     contract_text = get_text_if_exists(base + pipeline.contract, s3=s3)
     if contract_text is None:
         raise ExportError(f"no contract at {base}{pipeline.contract}")
@@ -300,11 +297,28 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
     return True
 
 
+def model_settings(bucket: str, model: str, *, s3: Any) -> PipelineSettings:
+    """``datasets/<model>/liveml.yaml`` (all defaults where there is none)."""
+    from liveml.aws.s3 import get_text_if_exists
+    from liveml.pipeline.settings import SETTINGS_FILE, PipelineSettings
+
+    text = get_text_if_exists(f"s3://{bucket}/datasets/{model}/{SETTINGS_FILE}", s3=s3)
+    return PipelineSettings.from_yaml(text)
+
+
+def model_export_settings(bucket: str, model: str, *, s3: Any) -> tuple[PipelineSettings, ExportSettings]:
+    """The model's settings and their ``export:`` section (an ``ExportError`` naming the file if none)."""
+    from liveml.pipeline.settings import SETTINGS_FILE
+
+    pipeline = model_settings(bucket, model, s3=s3)
+    if pipeline.export is None:
+        raise ExportError(f"s3://{bucket}/datasets/{model}/{SETTINGS_FILE} has no `export:` section")
+    return pipeline, ExportSettings.parse(pipeline.export, where=f"{SETTINGS_FILE} export")
+
+
 def exporting_models(bucket: str, *, s3: Any = None) -> list[str]:
     """Models whose ``liveml.yaml`` has an ``export:`` section (what the schedule exports)."""
     from liveml.aws.clients import client
-    from liveml.aws.s3 import get_text_if_exists
-    from liveml.pipeline.settings import SETTINGS_FILE, PipelineSettings
 
     s3 = s3 or client("s3")
     models = []
@@ -313,9 +327,8 @@ def exporting_models(bucket: str, *, s3: Any = None) -> list[str]:
     ):
         for prefix in page.get("CommonPrefixes", []):
             model = prefix["Prefix"].split("/")[1]
-            text = get_text_if_exists(f"s3://{bucket}/datasets/{model}/{SETTINGS_FILE}", s3=s3)
             try:
-                if PipelineSettings.from_yaml(text).export is not None:
+                if model_settings(bucket, model, s3=s3).export is not None:
                     models.append(model)
             except Exception as exc:  # one model's broken settings must not stop the others' exports
                 log.error("skipping %s: %s", model, exc)
