@@ -729,11 +729,14 @@ class Churn:
 
 
 def bentoml_figures(
-    peer_python: str, work: Path, baseline: Path, classes: list[str], seconds: float
+    pythons: list[str], work: Path, baseline: Path, classes: list[str], seconds: float
 ) -> dict[str, float] | str:
-    bentoml = Path(peer_python).parent / "bentoml"
-    if not bentoml.exists():
-        return f"skipped: no bentoml beside {peer_python} (run `make peers`)"
+    """BentoML from the first of ``pythons`` that has it (its own venv; an older `make peers` put it
+    beside MLServer)."""
+    found = [Path(p).parent / "bentoml" for p in pythons if (Path(p).parent / "bentoml").exists()]
+    if not found:
+        return f"skipped: no bentoml beside {' or '.join(pythons)} (run `make peers`)"
+    bentoml = found[0]
     served = work / "bentoml"
     served.mkdir(exist_ok=True)
     (served / "service.py").write_text(BENTOML_SERVICE.format(path=str(baseline), classes=classes))
@@ -820,7 +823,12 @@ def main() -> None:
         peer_runs = {
             "mlserver": partial(mlserver_figures, args.peer_python, work, baseline, args.http_seconds),
             "bentoml": partial(
-                bentoml_figures, args.bentoml_python, work, baseline, classes, args.http_seconds
+                bentoml_figures,
+                [args.bentoml_python, args.peer_python],
+                work,
+                baseline,
+                classes,
+                args.http_seconds,
             ),
         }
         for peer, figures_of in peer_runs.items():
