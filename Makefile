@@ -105,23 +105,31 @@ SIZE_LIMITS := --limit PredictFunction=128
 sizes: build ## Each function's unzipped MB with its layers; fails over Lambda's 250 MB (predict: 128 MiB)
 	$(PY) scripts/function-sizes .aws-sam/build $(SIZE_LIMITS)
 
-# Serving peers in a venv of their own (their pins clash with ours): MLServer, and BentoML if it
-# installs; and Debian's `hey`, a native load generator, so the client is not the bottleneck.
-PEERS_VENV := .venv-peers
+# Serving peers in venvs of their own (their pins clash with ours, and with each other's: BentoML's
+# OpenTelemetry pins break MLServer's): MLServer, and BentoML if it installs; and Debian's `hey`, a
+# native load generator, so the client is not the bottleneck. Each gets what unpickling the
+# benchmark's fitted pipeline needs (scikit-learn, pandas, and the contract's pyyaml and pydantic).
+PEERS_VENV   := .venv-peers
+BENTOML_VENV := .venv-peers-bentoml
 MLSERVER_VERSION := 1.7.1
 BENTOML_VERSION  := 1.4.40
+PIPELINE_DEPS    := scikit-learn pandas pyyaml pydantic
 $(PEERS_VENV)/.installed:
 	@python312=$$(scripts/find-python312); \
 	  [ -x $(PEERS_VENV)/bin/python ] || "$$python312" -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	@# MLServer 1.7 on Python 3.12 starts only with uvloop 0.21 (or without parallel workers).
 	$(PEERS_VENV)/bin/python -m pip install --quiet 'mlserver==$(MLSERVER_VERSION)' \
-	  'mlserver-sklearn==$(MLSERVER_VERSION)' 'uvloop==0.21.0' scikit-learn pandas pyyaml pydantic
-	$(PEERS_VENV)/bin/python -m pip install --quiet 'bentoml==$(BENTOML_VERSION)' \
-	  || echo "peers: BentoML did not install; the benchmark runs MLServer alone" >&2
+	  'mlserver-sklearn==$(MLSERVER_VERSION)' 'uvloop==0.21.0' $(PIPELINE_DEPS)
 	@touch $@
+$(BENTOML_VENV)/.installed:
+	@python312=$$(scripts/find-python312); \
+	  [ -x $(BENTOML_VENV)/bin/python ] || "$$python312" -m venv $(BENTOML_VENV)
+	$(BENTOML_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENTOML_VENV)/bin/python -m pip install --quiet 'bentoml==$(BENTOML_VERSION)' $(PIPELINE_DEPS) \
+	  && touch $@ || echo "peers: BentoML did not install; the benchmark runs MLServer alone" >&2
 .PHONY: peers
-peers: $(PEERS_VENV)/.installed ## Serving peers for benchmarks/serving.py: MLServer (+ BentoML) in .venv-peers, and `hey`
+peers: $(PEERS_VENV)/.installed $(BENTOML_VENV)/.installed ## Serving peers for benchmarks/serving.py: MLServer in .venv-peers, BentoML in .venv-peers-bentoml, and `hey`
 	@if ! command -v hey >/dev/null; then \
 	  command -v apt-get >/dev/null || { echo "peers: install the 'hey' load generator" >&2; exit 1; }; \
 	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -146,7 +154,7 @@ $(PEERS_TRAINING_VENV)/.installed:
 peers-training: $(PEERS_TRAINING_VENV)/.installed ## FLAML in .venv-peers-training and R's data sets in .venv-datasets, for benchmarks/training.py
 
 .PHONY: bench
-bench: setup peers peers-training ## Print the benchmarks' figures (peers side by side with ours: MLServer for serving, FLAML for the search)
+bench: setup peers peers-training ## Print the benchmarks' figures (peers side by side with ours: MLServer and BentoML for serving, FLAML for the search)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) "$$b"; done
 
 .PHONY: clean

@@ -5,7 +5,7 @@ one process for the in-process figures. Prints ``name value`` lines, and a JSON 
 
     python benchmarks/serving.py                       # ~2-3 minutes on 2 cores
     python benchmarks/serving.py --requests 500 --http-seconds 3      # a quick look
-    make peers                                         # once: MLServer in .venv-peers, and `hey`
+    make peers                                         # once: MLServer, BentoML (own venvs), `hey`
 
 Figures:
   handler_warm_us_median/_p99    full Lambda handler (functions/predict/app.py: powertools + Mangum +
@@ -48,9 +48,14 @@ Figures:
                                  bound; warm_ratio_5_vs_1 (model routes are looked up per request)
   batch_10k_ms                   10,000 rows in one /predict/batch event through Mangum
   http_rps / http_p99_ms         the Dockerfile's uvicorn command, one worker, loopback load with
-                                 ``hey`` (or an httpx client), fixed duration, concurrency 8
+                                 ``hey`` (or an httpx client), fixed duration, concurrency 8, after a
+                                 1 s warm-up at the same load (the peers get the same)
   mlserver_http_rps/_p99_ms      MLServer (mlserver_sklearn) on the same pipeline, the same load, in the
                                  same run (`make peers` provisions it); http_rps_vs_mlserver the ratio
+  bentoml_http_rps/_p99_ms       BentoML (``bentoml serve``, one worker, one thread, no access log) on the
+                                 same pipeline, our request body as its JSON, the same load, in the same
+                                 run; http_rps_vs_bentoml the ratio. Each peer's whole process tree is
+                                 stopped when it is done, also on an error or SIGTERM
   snapstart_resume_ms_estimate   SnapStart, shipped: a fresh process inits as the snapshot would
                                  (sessions open), then the after-restore hook + the first request;
                                  Lambda's own restore of the snapshot is not measurable here and not
@@ -72,6 +77,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -595,6 +601,11 @@ async def _httpx_load(url: str, body: bytes, seconds: float, concurrency: int) -
     return len(latencies) / elapsed, pct(latencies, 0.99)
 
 
+#: Seconds of the same load before each server is measured (ours and the peers alike): connections
+#: open, code paths warm, allocators settled.
+WARMUP_S = 1.0
+
+
 def http_figures(model_dir: Path, seconds: float) -> dict[str, float]:
     dockerfile = (ROOT / "eks" / "Dockerfile").read_text()
     command: list[str] = json.loads(next(ln[4:] for ln in dockerfile.splitlines() if ln.startswith("CMD ")))
@@ -606,9 +617,48 @@ def http_figures(model_dir: Path, seconds: float) -> dict[str, float]:
         "LIVEML_MODEL_DIR": str(model_dir),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    url, body = f"http://127.0.0.1:{port}/predict", EVENT["body"].encode()
     with running(command, env, ROOT, f"http://127.0.0.1:{port}/health"):
-        rps, p99 = load(f"http://127.0.0.1:{port}/predict", EVENT["body"].encode(), seconds)
+        load(url, body, WARMUP_S)  # the warm-up every peer gets too
+        rps, p99 = load(url, body, seconds)
     return {"http_rps": rps, "http_p99_ms": p99}
+
+
+def peer_figures(
+    peer: str,
+    command: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    urls: tuple[str, str],
+    body: bytes,
+    seconds: float,
+) -> dict[str, float] | str:
+    """``<peer>_http_rps`` and ``<peer>_http_p99_ms`` of a peer server under the load ours gets (after the
+    same warm-up), or why it was skipped. Its process tree is stopped however this ends."""
+    import httpx
+
+    ready_url, url = urls
+    try:
+        with running(command, env, cwd, ready_url):
+            probe = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=10)
+            if probe.status_code != 200:
+                return f"skipped: {peer} answered {probe.status_code}: {probe.text[:200]}"
+            load(url, body, WARMUP_S)
+            rps, p99 = load(url, body, seconds)
+    except RuntimeError as exc:
+        return f"skipped: {exc}"
+    return {f"{peer}_http_rps": rps, f"{peer}_http_p99_ms": p99}
+
+
+def peer_env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "layers" / "liveml"),  # the pipeline's own transformers
+        # One thread, as ONNX Runtime has: OpenMP spinning on a shared machine would only slow it.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        **extra,
+    }
 
 
 def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: float) -> dict[str, float] | str:
@@ -652,27 +702,57 @@ def mlserver_figures(peer_python: str, work: Path, baseline: Path, seconds: floa
     body = json.dumps(
         {"parameters": {"content_type": "pd"}, "inputs": inputs, "outputs": [{"name": "predict_proba"}]}
     ).encode()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "layers" / "liveml"),  # the pipeline's own transformers
-        # One thread, as ONNX Runtime has: OpenMP spinning on a shared machine would only slow it.
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    url = f"http://127.0.0.1:{port}/v2/models/churn/infer"
-    try:
-        with running(
-            [str(mlserver), "start", str(served)], env, served, f"http://127.0.0.1:{port}/v2/health/ready"
-        ):
-            import httpx
+    base = f"http://127.0.0.1:{port}"
+    command = [str(mlserver), "start", str(served)]
+    urls = (f"{base}/v2/health/ready", f"{base}/v2/models/churn/infer")
+    return peer_figures("mlserver", command, peer_env(), served, urls, body, seconds)
 
-            probe = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=10)
-            if probe.status_code != 200:
-                return f"skipped: MLServer answered {probe.status_code}: {probe.text[:200]}"
-            rps, p99 = load(url, body, seconds)
-    except RuntimeError as exc:
-        return f"skipped: {exc}"
-    return {"mlserver_http_rps": rps, "mlserver_http_p99_ms": p99}
+
+#: BentoML's service: the same fitted pipeline, and our request body as its natural JSON (an API's
+#: parameters are the body's fields). Configured as ours runs: one worker, one thread (scikit-learn
+#: and BLAS too), no access log; BentoML traces nothing unless an exporter is configured.
+BENTOML_SERVICE = """
+from __future__ import annotations
+from typing import Any
+import bentoml, joblib, numpy as np, pandas as pd
+from threadpoolctl import threadpool_limits
+
+threadpool_limits(limits=1)
+
+@bentoml.service(workers=1, threads=1, logging={{"access": {{"enabled": False}}}})
+class Churn:
+    def __init__(self) -> None:
+        self.model = joblib.load({path!r})
+        self.classes = [str(c) for c in {classes!r}]
+
+    @bentoml.api
+    def predict(self, player_id: str, features: dict[str, Any]) -> dict[str, Any]:
+        proba = self.model.predict_proba(pd.DataFrame([features]))[0]
+        return {{"player_id": player_id, "prediction": self.classes[int(np.argmax(proba))],
+                "probabilities": dict(zip(self.classes, map(float, proba)))}}
+"""
+
+
+def bentoml_figures(
+    pythons: list[str], work: Path, baseline: Path, classes: list[str], seconds: float
+) -> dict[str, float] | str:
+    """BentoML from the first of ``pythons`` that has it (its own venv; an older `make peers` put it
+    beside MLServer)."""
+    found = [Path(p).parent / "bentoml" for p in pythons if (Path(p).parent / "bentoml").exists()]
+    if not found:
+        return f"skipped: no bentoml beside {' or '.join(pythons)} (run `make peers`)"
+    bentoml = found[0]
+    served = work / "bentoml"
+    served.mkdir(exist_ok=True)
+    (served / "service.py").write_text(BENTOML_SERVICE.format(path=str(baseline), classes=classes))
+    port = free_port()
+    command = [str(bentoml), "serve", "service:Churn", "--working-dir", str(served)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    # Its store and logs under the run's temporary folder, not the user's home; no usage reports.
+    env = peer_env(BENTOML_HOME=str(served / "home"), BENTOML_DO_NOT_TRACK="true")
+    base = f"http://127.0.0.1:{port}"
+    body = EVENT["body"].encode()
+    return peer_figures("bentoml", command, env, served, (f"{base}/readyz", f"{base}/predict"), body, seconds)
 
 
 def sam_size() -> float | str:
@@ -686,6 +766,11 @@ def sam_size() -> float | str:
     return total / 1e6
 
 
+def unwind(signum: int, _frame: Any) -> None:
+    """A SIGTERM unwinds like Ctrl-C, so every server started here is stopped on the way out."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -695,7 +780,12 @@ def main() -> None:
     parser.add_argument(
         "--peer-python",
         default=str(ROOT / ".venv-peers" / "bin" / "python"),
-        help="interpreter of the peers' venv (`make peers`: mlserver + mlserver-sklearn)",
+        help="interpreter of MLServer's venv (`make peers`: mlserver + mlserver-sklearn)",
+    )
+    parser.add_argument(
+        "--bentoml-python",
+        default=str(ROOT / ".venv-peers-bentoml" / "bin" / "python"),
+        help="interpreter of BentoML's venv (`make peers`)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per cold figure (median)")
@@ -708,6 +798,7 @@ def main() -> None:
         "--against", type=Path, help="another `sam build` output (an older one, say): cold_init_ms_against"
     )
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, unwind)
 
     figures: dict[str, Any] = {}
 
@@ -753,13 +844,25 @@ def main() -> None:
             show(name, value)
         for name, value in http_figures(model_dir, args.http_seconds).items():
             show(name, value)
-        peers = mlserver_figures(args.peer_python, work, baseline, args.http_seconds)
-        if isinstance(peers, str):
-            show("mlserver_http_rps", peers)
-        else:
+        peer_runs = {
+            "mlserver": partial(mlserver_figures, args.peer_python, work, baseline, args.http_seconds),
+            "bentoml": partial(
+                bentoml_figures,
+                [args.bentoml_python, args.peer_python],
+                work,
+                baseline,
+                classes,
+                args.http_seconds,
+            ),
+        }
+        for peer, figures_of in peer_runs.items():
+            peers = figures_of()
+            if isinstance(peers, str):
+                show(f"{peer}_http_rps", peers)
+                continue
             for name, value in peers.items():
                 show(name, value)
-            show("http_rps_vs_mlserver", figures["http_rps"] / peers["mlserver_http_rps"])
+            show(f"http_rps_vs_{peer}", figures["http_rps"] / peers[f"{peer}_http_rps"])
         show("predict_function_unzipped_mb", sam_size())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

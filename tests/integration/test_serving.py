@@ -113,3 +113,13 @@ def test_served_requests_are_captured_to_s3(
         json.loads(line) for key in keys for line in get_bytes(f"s3://{stack.data_bucket}/{key}").splitlines()
     ]
     assert any(str(record.get("player_id", "")).startswith("cap-") for record in records)
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch", "/models/churn/predict"])
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_byte(stack: StackOutputs, path: str) -> None:
+    """API Gateway hands bytes that are not UTF-8 to the function base64-encoded (LocalStack does so for
+    any such body): the function decodes them at the edge and names the first bad byte."""
+    status, body = call_api(stack, "POST", path, b'{"player_id": "p-\xff", "features": {}}')
+    assert status == 400, body
+    assert body["message"] == "body: the base64-decoded body is not UTF-8 (byte 0xff at offset 17)"
+    assert body["fields"] == [{"field": "body", "message": body["message"].removeprefix("body: ")}]

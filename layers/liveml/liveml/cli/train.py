@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +19,75 @@ from rich.table import Table
 
 from liveml.errors import LiveMLError
 
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from liveml.training import PhaseEvent, TrialEvent
+
 app = typer.Typer(no_args_is_help=True)
+
+
+class TrainingProgress:
+    """``liveml train``'s progress: a bar for the search's trials, a spinner for each phase after it (the
+    winner's fit, the refit, export and parity, writing, evaluation and report), each with its elapsed
+    time; a phase that ends leaves one line with its time. Without a terminal (CI logs) only those lines
+    are written, nothing that redraws. The training code's ``progress`` callback drives it."""
+
+    def __init__(self, console: Console, trials: int) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console, self.trials = console, trials
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task: TaskID | None = None
+        self.phase = ""
+        self.status = ""
+        self.started = 0.0
+
+    def __enter__(self) -> TrainingProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end(failed=exc[0] is not None)  # the error's own message follows
+        self.bar.__exit__(None, None, None)
+
+    def __call__(self, event: TrialEvent | PhaseEvent) -> None:
+        from liveml.training import PhaseEvent
+
+        if isinstance(event, PhaseEvent):
+            if event.phase == "search":
+                self.begin("search", "", total=self.trials, status=f"0/{self.trials}")
+            else:
+                self.begin(event.phase, event.detail)
+        elif self.task is not None and self.phase == "search":
+            best = "-" if event.best_value is None else f"{event.best_value:.4f} ({event.best_family})"
+            self.status = f"{event.number + 1} of {event.total} trials, best {best}"
+            self.bar.update(self.task, advance=1, status=f"{event.number + 1}/{event.total}  best {best}")
+
+    def begin(self, phase: str, description: str, *, total: int | None = None, status: str = "") -> None:
+        """End the phase under way (its line and time), start ``phase``."""
+        self.end()
+        self.phase, self.status, self.started = phase, description, time.monotonic()
+        self.task = self.bar.add_task(f"[bold]{phase}[/] {escape(description)}", total=total, status=status)
+
+    def end(self, *, failed: bool = False) -> None:
+        if self.task is None:
+            return
+        self.bar.remove_task(self.task)
+        self.task = None
+        seconds = time.monotonic() - self.started
+        outcome = "[red]failed[/]" if failed else "[green]done[/]  "
+        # One line each, never wrapped: a CI log keeps it whole.
+        line = f"{outcome} {self.phase:<8} {escape(self.status)} [dim]{seconds:.1f} s[/]"
+        self.console.print(line, soft_wrap=True)
 
 
 @app.command("train")
@@ -41,30 +110,15 @@ def train_command(
     """Validate DATA against the contract, search and train a model, gate it, export it to OUT."""
     console = Console()
     err = Console(stderr=True)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from liveml.contract import Contract
     from liveml.data import DataQualityError, read_dataset
-    from liveml.training import ModelPerformanceError, TrialEvent, train_model
+    from liveml.training import ModelPerformanceError, train_model
 
     try:
-        spec = Contract.load(contract)
-        df = read_dataset(data, contract=spec)
-        with Progress(
-            TextColumn("[bold]search"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task_id = bar.add_task("trials", total=trials, best="-")
-
-            def on_trial(e: TrialEvent) -> None:
-                best = "-" if e.best_value is None else f"{e.best_value:.4f} ({e.best_family})"
-                bar.update(task_id, advance=1, best=best)
-
+        with TrainingProgress(err, trials) as progress:
+            spec = Contract.load(contract)
+            progress.begin("read", data.name)
+            df = read_dataset(data, contract=spec)
             result = train_model(
                 df,
                 spec,
@@ -73,7 +127,7 @@ def train_command(
                 time_budget_s=time_budget,
                 seed=seed,
                 champion_dir=champion,
-                progress=on_trial,
+                progress=progress,
                 overwrite=force,
                 refit=refit,
             )

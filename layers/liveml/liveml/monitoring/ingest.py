@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
+from liveml.apigw import BodyEncodingError, error_response, request_bytes
 from liveml.config import env
 from liveml.errors import error_kind
 from liveml.monitoring.errors import BatchError, StorageError
@@ -351,12 +352,12 @@ def correlation_id(headers: dict[str, str], request_id: str | None = None) -> st
 
 def handle_apigw(ingestor: EventIngestor, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
     """An API Gateway proxy event in; a proxy response out, with the counts worth a metric."""
-    import base64
-
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if isinstance(v, str)}
-    raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     cid = correlation_id(headers, (event.get("requestContext") or {}).get("requestId"))
+    try:
+        body = request_bytes(event)  # bytes that are not UTF-8 the ingestor refuses as invalid JSON
+    except BodyEncodingError as exc:
+        return error_response(exc, cid), {"EventBatchesRefused": 1}
     answer = ingestor.handle(body, headers.get("content-type"), cid)
     response = {
         "statusCode": answer.status,

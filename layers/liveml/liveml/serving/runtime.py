@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from liveml import apigw
 from liveml.binding import Binding, ModelBinding, binding_from_env
 from liveml.errors import LiveMLError
 from liveml.serving import fastpath
@@ -63,6 +64,10 @@ class Runtime:
         """One Lambda invocation (an API Gateway proxy event): the fast path or the app through Mangum,
         then the shadow tee and the flushes."""
         try:
+            try:
+                event = apigw.with_text_body(event)  # Mangum would raise on a body it cannot decode
+            except apigw.BodyEncodingError as exc:
+                return apigw.error_response(exc, apigw.correlation_id(event))
             # A valid one-row prediction skips the ASGI stack; everything else goes through it.
             response = fastpath.answer(self.context, event) if self.context is not None else None
             if response is None:

@@ -19,8 +19,9 @@ def call_api(
     with_key: bool = True,
     timeout_s: float = 60,
 ) -> tuple[int, Any]:
-    """``(status, decoded JSON or text)`` of one request to the stack's API."""
-    data = json.dumps(body).encode() if body is not None else None
+    """``(status, decoded JSON or text)`` of one request to the stack's API; ``body`` as JSON, or as it
+    is when it is bytes."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     request = urllib.request.Request(outputs.api_url + path, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     if with_key:

@@ -5,6 +5,8 @@ the model card and report — all behind one call::
     result = train_model(df, contract, "model/", trials=30, time_budget_s=300, seed=0,
                          champion_dir=None, progress=callback)   # -> TrainResult
 
+(``callback`` gets a ``TrialEvent`` after each trial and a ``PhaseEvent`` as each phase begins.)
+
 or in two phases, as the pipeline runs it (Lambda's 250 MB: the Train function carries
 scikit-learn, optuna and skl2onnx but no ONNX Runtime or matplotlib; Evaluate the reverse)::
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from liveml.training.evaluate import Evaluation, evaluate_model_dir
     from liveml.training.families import FAMILIES
     from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics
+    from liveml.training.progress import PhaseEvent
     from liveml.training.train import FitResult, TrainResult, fit_and_export, train_model
     from liveml.training.tuning import SearchResult, TrialEvent, TrialRecord, search
 
@@ -51,6 +54,7 @@ __getattr__ = lazy_exports(
         "FAMILIES": ".families",
         "PRIMARY_METRIC": ".metrics",
         "holdout_metrics": ".metrics",
+        "PhaseEvent": ".progress",
         "SearchResult": ".tuning",
         "TrialEvent": ".tuning",
         "TrialRecord": ".tuning",
@@ -70,6 +74,7 @@ __all__ = [
     "ExportError",
     "FitResult",
     "ModelPerformanceError",
+    "PhaseEvent",
     "SearchResult",
     "TrainResult",
     "TrainingError",

@@ -11,7 +11,7 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,7 +61,8 @@ from liveml.training.export import (
 from liveml.training.gates import check_gates
 from liveml.training.metrics import PRIMARY_METRIC, holdout_metrics
 from liveml.training.parity import tolerance
-from liveml.training.tuning import SearchResult, TrialEvent, make_pipeline, search
+from liveml.training.progress import Progress, begin
+from liveml.training.tuning import SearchResult, make_pipeline, search
 
 REFERENCE_SAMPLE_ROWS = 2000
 GOLDEN_REQUEST_ROWS = 5
@@ -213,7 +214,7 @@ class FitKeywords(TypedDict, total=False):
     trials: int
     time_budget_s: float
     seed: int
-    progress: Callable[[TrialEvent], None] | None
+    progress: Progress | None
     data_sha256: str | None
     folds: int
     holdout_fraction: float
@@ -231,7 +232,8 @@ class FitOptions:
     trials: int = 30
     time_budget_s: float = 300.0
     seed: int = 0
-    progress: Callable[[TrialEvent], None] | None = None
+    #: told of each trial (``TrialEvent``) and of each phase as it begins (``PhaseEvent``)
+    progress: Progress | None = None
     data_sha256: str | None = None
     folds: int = 5
     holdout_fraction: float = 0.2
@@ -311,6 +313,7 @@ def _prepare(df: pd.DataFrame, contract: Contract, options: FitOptions) -> tuple
     if options.validate:
         from liveml.data import SOURCE_ATTR, check, conform
 
+        begin(options.progress, "validate", f"{len(df)} rows against the contract")
         check(df, contract)
         source = df.attrs.get(SOURCE_ATTR) or {}
         df = conform(df, contract)
@@ -338,6 +341,7 @@ def _fit(df: pd.DataFrame, contract: Contract, options: FitOptions) -> _Fitted:
     train, hold = df.iloc[idx_train].reset_index(drop=True), df.iloc[idx_hold].reset_index(drop=True)
     y_train, y_hold = y[idx_train], y[idx_hold]
 
+    begin(options.progress, "search", f"{options.trials} trials at most")
     spec = pregraph_spec(contract)
     inter = strongest_numeric(spec, train, y_train, k=4)
     result: SearchResult = search(
@@ -435,6 +439,8 @@ def _fit_candidate(
             pipe.fit(rows, y)
         return make_float32_exact(pipe)
 
+    chosen = f"{candidate.family} (rank {candidate.rank})"
+    begin(options.progress, "fit", f"{chosen} on {len(split.train)} rows, scored on {len(split.hold)}")
     scored = fitted(split.train, split.y_train)
     estimate = sklearn_outputs(scored, split.hold, task)
     metrics = holdout_metrics(task, split.y_hold, estimate)
@@ -446,9 +452,11 @@ def _fit_candidate(
         served = scored
         refit = {"done": False, "rows": len(split.train), "reason": f"gates failed: {failed_gates}"}
     else:
+        begin(options.progress, "refit", f"{candidate.family} on all {len(split.df)} rows")
         served = fitted(split.df, split.y)
         refit = {"done": True, "rows": len(split.df), "reason": refit_note(options.holdout_fraction)}
 
+    begin(options.progress, "export", "ONNX and the compact model, their parity")
     onnx_bytes = to_onnx(served, task)
     if importlib.util.find_spec("onnxruntime") is not None:
         # Where ONNX Runtime is installed (the CLI, tests), parity is checked here, so a failure can
@@ -478,6 +486,7 @@ def _fit_candidate(
 def _fit_into(tmp: Path, df: pd.DataFrame, contract: Contract, options: FitOptions) -> FitResult:
     started = time.monotonic()
     fitted = _fit(df, contract, options)
+    begin(options.progress, "write", "the model directory: reference data, golden requests, card")
     manifest = _write_model_dir(tmp, fitted, options)
     return FitResult(
         tmp,
@@ -670,6 +679,8 @@ def train_model(
     out = Path(out_dir)
     with _staged(out, overwrite) as tmp:
         fit = _fit_into(tmp, df, contract, options)
+        what = "parity, golden requests, gates" + (", the champion" if champion_dir else "")
+        begin(options.progress, "evaluate", f"with ONNX Runtime: {what}, importance, report")
         evaluation = evaluate_model_dir(tmp, champion_dir=champion_dir, contract=contract)
         evaluation.raise_on_failures()
     return TrainResult(
