@@ -96,7 +96,7 @@ def train_command(
     contract: Path = typer.Option(..., "--contract", "-c", help="The dataset contract (YAML)."),
     out: Path = typer.Option(Path("model"), "--out", "-o", help="Model directory to write."),
     trials: int = typer.Option(30, "--trials", "-n", min=1, help="Trial budget of the search."),
-    time_budget: float = typer.Option(300.0, "--time-budget", "-t", min=1.0, help="Seconds for the search."),
+    time_budget: float = typer.Option(300.0, "--time-budget", "-t", min=1.0, help="Seconds for the whole run: search, final fit, export and report."),
     seed: int = typer.Option(0, "--seed", "-s", help="Same seed and data, same model (trial-bound runs)."),
     champion: Path | None = typer.Option(None, "--champion", help="Current model directory to beat."),
     force: bool = typer.Option(False, "--force", help="Replace OUT if it exists."),
