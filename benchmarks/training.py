@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -379,7 +380,8 @@ def main() -> None:
                 f"{name} {split} liveml {got.score:.4f} {got.seconds:.1f} "
                 f"({got.trials} trials, {got.family}, onnx parity {got.onnx_parity:.2g}; search "
                 f"{got.search_s:.1f} s, stopped by {got.stopped_by}, "
-                f"after it {got.seconds - got.search_s:.1f} s, {got.rejected} rejected; "
+                f"after it {got.seconds - got.search_s:.1f} s, {got.rejected} rejected, "
+                f"load {os.getloadavg()[0]:.1f}; "
                 f"{json.dumps(got.params, default=str)})",
                 flush=True,
             )
