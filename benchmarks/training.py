@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,8 +235,11 @@ def default_hgb(df: pd.DataFrame, contract: Contract, seed: int) -> tuple[float,
     return score(task, y_ho, out), time.monotonic() - t0
 
 
-def random_vs_tpe(df: pd.DataFrame, contract: Contract, budget: float, seed: int, sampler: str) -> float:
-    """The search alone (no refit or export), scored on the holdout by its CV winner refitted."""
+def random_vs_tpe(
+    df: pd.DataFrame, contract: Contract, budget: float, seed: int, sampler: str
+) -> tuple[float, int, str]:
+    """The search alone (no refit or export): the holdout score of its CV winner refitted, its
+    trial count and the winner's family."""
     from liveml.training.tuning import make_pipeline
 
     task = str(contract.task)
@@ -257,7 +261,7 @@ def random_vs_tpe(df: pd.DataFrame, contract: Contract, budget: float, seed: int
         pipe = make_pipeline(spec, res.family, res.params, task, seed, inter).fit(train, y_tr)
     from liveml.training.export import sklearn_outputs
 
-    return score(task, y_ho, sklearn_outputs(pipe, hold, task))
+    return score(task, y_ho, sklearn_outputs(pipe, hold, task)), len(res.trials), res.family
 
 
 def flaml(
@@ -333,13 +337,18 @@ def _table(rows: dict[str, Row], budget: float) -> None:
 
 def _samplers(names: list[str], budget: float, seeds: int) -> None:
     """TPE and random search, the same defaults first for both, over several seeds: median, spread."""
-    print("dataset sampler median_auc min max (seeds)")
+    # scikit-learn's note about joblib configuration, raised inside the search's fold threads
+    warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
+    print("dataset sampler median_auc min max (seeds) median_trials winners load")
     for name in names:
         df, contract = load(name)
         for sampler in ("tpe", "random"):
-            got = [random_vs_tpe(df, contract, budget, s, sampler) for s in range(seeds)]
+            runs = [random_vs_tpe(df, contract, budget, s, sampler) for s in range(seeds)]
+            got = [r[0] for r in runs]
+            winners = ",".join(sorted({r[2] for r in runs}))
             print(
-                f"{name} {sampler} {statistics.median(got):.4f} {min(got):.4f} {max(got):.4f} ({seeds})",
+                f"{name} {sampler} {statistics.median(got):.4f} {min(got):.4f} {max(got):.4f} ({seeds}) "
+                f"{statistics.median(r[1] for r in runs):.0f} {winners} {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
 
