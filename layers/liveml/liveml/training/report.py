@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,25 @@ def plots(
         ax.set(title="Permutation importance (holdout, ONNX)", xlabel="drop in the primary metric")
         out["Feature importances"] = png_base64(fig)
     return out
+
+
+#: figures ``plots`` draws for a classifier (fewer for regression)
+FIGURES = 6
+
+
+def figure_seconds() -> float:
+    """Seconds one figure like the report's takes to draw and encode on this machine now (pyplot's
+    first import, seconds on its own, happens here and is not counted): what the report will cost
+    after a search, measured before the search plans its deadline."""
+    plt = pyplot()
+    started = time.monotonic()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    xs = np.linspace(0.0, 1.0, 200)
+    ax.plot(xs, xs**2, marker="o", label="probe")
+    ax.set(xlabel="x", ylabel="y", title="probe")
+    ax.legend()
+    png_base64(fig)
+    return time.monotonic() - started
 
 
 def _history(plt: Any, done: list[dict[str, Any]]) -> str:
