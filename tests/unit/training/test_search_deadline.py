@@ -20,7 +20,7 @@ FIGURE_S = 0.75  # what the probe reports: the search must keep FIGURES of them
 @pytest.fixture
 def overheads(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     seen: list[float] = []
-    search = training.search
+    search = training.search  # type: ignore[attr-defined]
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         seen.append(float(kwargs["finish_overhead_s"]))
