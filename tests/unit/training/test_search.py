@@ -242,3 +242,14 @@ def test_few_large_leaves_export_with_parity() -> None:
     compact = to_compact(pipe, "binary", classes)
     assert compact is not None
     assert check_compact_parity(compact, pipe, test, "binary", expected) <= tolerance("binary")
+
+
+def test_pruned_trials_never_win_on_fewer_folds() -> None:
+    """A trial the median pruner stopped early has fewer fold scores; it is never a candidate, so no
+    configuration wins on a luckier subset of the folds than the others were scored on."""
+    df, y, spec = _data()
+    result = search(df, y, spec, "binary", trials=14, time_budget_s=300, folds=5, families=["linear"])
+    pruned = [t for t in result.trials if t.state == "PRUNED"]
+    assert pruned and all(len(t.fold_scores) < 5 for t in pruned), result.trials
+    assert {c.trial for c in result.candidates}.isdisjoint(t.number for t in pruned)
+    assert all(len(c.fold_scores) == 5 for c in result.candidates)
