@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from liveml.contract import Contract, infer
 from liveml.data.synth import generate_players, player_contract
 from liveml.features import pregraph_spec, strongest_numeric
+from liveml.modeldir.format import MODEL_CARD_JSON
 from liveml.training import train_model
 from liveml.training.metrics import score
 from liveml.training.train import encode_target
@@ -77,7 +80,8 @@ elif cfg["task"] == "binary":
     s = roc_auc_score(y_ho, automl.predict_proba(hold)[:, 1])
 else:
     s = roc_auc_score(y_ho, automl.predict_proba(hold), multi_class="ovr", average="macro")
-print(json.dumps({"score": float(s), "seconds": time.monotonic() - t0, "best": automl.best_estimator}))
+print(json.dumps({"score": float(s), "seconds": time.monotonic() - t0, "best": automl.best_estimator,
+                  "config": automl.best_config}, default=str))
 """
 
 
@@ -178,6 +182,12 @@ class Ours:
     onnx_parity: float
     trials: int
     family: str
+    #: the search's own seconds, why it stopped, and its winner's parameters (from the model card)
+    search_s: float
+    stopped_by: str
+    params: dict[str, Any]
+    #: configurations passed over because ONNX did not reproduce them (each cost a fit)
+    rejected: int
 
 
 def ours(df: pd.DataFrame, contract: Contract, budget: float, seed: int) -> Ours:
@@ -186,6 +196,7 @@ def ours(df: pd.DataFrame, contract: Contract, budget: float, seed: int) -> Ours
         result = train_model(
             df, contract, Path(tmp) / "m", trials=10_000, time_budget_s=budget, seed=seed, validate=False
         )
+        card = json.loads((Path(tmp) / "m" / MODEL_CARD_JSON).read_text())
     metric = "r2" if str(contract.task) == "regression" else "roc_auc"
     return Ours(
         float(result.metrics[metric]),
@@ -193,6 +204,10 @@ def ours(df: pd.DataFrame, contract: Contract, budget: float, seed: int) -> Ours
         result.onnx_parity,
         result.trials,
         result.family,
+        float(card["search"]["seconds"]),
+        str(card["search"]["stopped_by"]),
+        dict(result.params),
+        len(card["selection"]["rejected"]),
     )
 
 
@@ -220,8 +235,11 @@ def default_hgb(df: pd.DataFrame, contract: Contract, seed: int) -> tuple[float,
     return score(task, y_ho, out), time.monotonic() - t0
 
 
-def random_vs_tpe(df: pd.DataFrame, contract: Contract, budget: float, seed: int, sampler: str) -> float:
-    """The search alone (no refit or export), scored on the holdout by its CV winner refitted."""
+def random_vs_tpe(
+    df: pd.DataFrame, contract: Contract, budget: float, seed: int, sampler: str
+) -> tuple[float, int, str]:
+    """The search alone (no refit or export): the holdout score of its CV winner refitted, its
+    trial count and the winner's family."""
     from liveml.training.tuning import make_pipeline
 
     task = str(contract.task)
@@ -243,12 +261,13 @@ def random_vs_tpe(df: pd.DataFrame, contract: Contract, budget: float, seed: int
         pipe = make_pipeline(spec, res.family, res.params, task, seed, inter).fit(train, y_tr)
     from liveml.training.export import sklearn_outputs
 
-    return score(task, y_ho, sklearn_outputs(pipe, hold, task))
+    return score(task, y_ho, sklearn_outputs(pipe, hold, task)), len(res.trials), res.family
 
 
 def flaml(
     df: pd.DataFrame, contract: Contract, budget: float, seed: int, python: str
-) -> tuple[float, float] | str:
+) -> tuple[float, float, str] | str:
+    """FLAML's holdout score, seconds, and its best learner with that learner's configuration."""
     train, hold, y_tr, y_ho = _split(df, contract, seed)
     with tempfile.TemporaryDirectory() as tmp:
         paths = {}
@@ -270,7 +289,7 @@ def flaml(
     if out.returncode != 0:
         return f"skipped ({(out.stderr.strip().splitlines() or ['failed'])[-1][:80]})"
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(got["score"]), float(got["seconds"])
+    return float(got["score"]), float(got["seconds"]), f"{got['best']} {json.dumps(got['config'])}"
 
 
 def _flaml_python(arg: str | None) -> str | None:
@@ -301,7 +320,7 @@ def _table(rows: dict[str, Row], budget: float) -> None:
     for name, r in rows.items():
         peers = [m for m in (r.flaml, r.hgb) if len(m) == len(r.ours)]
         better = [max(vals) for vals in zip(*peers, strict=True)] if peers else []
-        diffs = [o - b for o, b in zip(r.ours, better, strict=True)]
+        diffs = [o - b for o, b in zip(r.ours, better, strict=True)] if peers else []
         mean_diff = (
             statistics.fmean(r.ours) - max(statistics.fmean(m) for m in peers) if peers else float("nan")
         )
@@ -318,13 +337,18 @@ def _table(rows: dict[str, Row], budget: float) -> None:
 
 def _samplers(names: list[str], budget: float, seeds: int) -> None:
     """TPE and random search, the same defaults first for both, over several seeds: median, spread."""
-    print("dataset sampler median_auc min max (seeds)")
+    # scikit-learn's note about joblib configuration, raised inside the search's fold threads
+    warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
+    print("dataset sampler median_auc min max (seeds) median_trials winners load")
     for name in names:
         df, contract = load(name)
         for sampler in ("tpe", "random"):
-            got = [random_vs_tpe(df, contract, budget, s, sampler) for s in range(seeds)]
+            runs = [random_vs_tpe(df, contract, budget, s, sampler) for s in range(seeds)]
+            got = [r[0] for r in runs]
+            winners = ",".join(sorted({r[2] for r in runs}))
             print(
-                f"{name} {sampler} {statistics.median(got):.4f} {min(got):.4f} {max(got):.4f} ({seeds})",
+                f"{name} {sampler} {statistics.median(got):.4f} {min(got):.4f} {max(got):.4f} ({seeds}) "
+                f"{statistics.median(r[1] for r in runs):.0f} {winners} {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
 
@@ -363,7 +387,11 @@ def main() -> None:
             worst_onnx = max(worst_onnx, got.onnx_parity)
             print(
                 f"{name} {split} liveml {got.score:.4f} {got.seconds:.1f} "
-                f"({got.trials} trials, {got.family}, onnx parity {got.onnx_parity:.2g})",
+                f"({got.trials} trials, {got.family}, onnx parity {got.onnx_parity:.2g}; search "
+                f"{got.search_s:.1f} s, stopped by {got.stopped_by}, "
+                f"after it {got.seconds - got.search_s:.1f} s, {got.rejected} rejected, "
+                f"load {os.getloadavg()[0]:.1f}; "
+                f"{json.dumps(got.params, default=str)})",
                 flush=True,
             )
             if "default_hgb" in methods:
@@ -379,7 +407,7 @@ def main() -> None:
             )
             if isinstance(peer, tuple):
                 row.flaml.append(peer[0])
-                peer = f"{peer[0]:.4f} {peer[1]:.1f}"
+                peer = f"{peer[0]:.4f} {peer[1]:.1f} ({peer[2]})"
             print(f"{name} {split} flaml {peer}", flush=True)
     _table(rows, args.budget)
     print(f"\nall onnx_parity_max_abs_diff {worst_onnx:.3g}")

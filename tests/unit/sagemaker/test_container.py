@@ -38,6 +38,8 @@ TRIAL = {
     "hgb.learning_rate": "0.1",
     "hgb.max_features": "0.9",
     "hgb.l2_regularization": "0.001",
+    "hgb.max_leaf_nodes": "31",
+    "hgb.min_samples_leaf": "20",
 }
 
 
@@ -103,6 +105,8 @@ def test_the_bundle_runs_one_trial_and_logs_what_the_metric_definitions_parse(
         "learning_rate": 0.1,
         "max_features": 0.9,
         "l2_regularization": 0.001,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 20,
     }
     assert (opt_ml / "checkpoints/model/manifest.json").is_file()  # a spot restart resumes from it
     assert not (opt_ml / "output/failure").exists()

@@ -185,3 +185,63 @@ def test_features_are_fitted_once_per_fold_and_variant(monkeypatch: pytest.Monke
         df, y, spec, "binary", trials=4, time_budget_s=300, folds=3, families=["extra_trees", "random_forest"]
     )
     assert len(calls) == 3  # trees share one unscaled variant: one feature fit per fold, not per trial
+
+
+def test_the_histogram_boosting_default_is_scikit_learns() -> None:
+    """The default trial is scikit-learn's own HistGradientBoosting on every parameter the space
+    tunes (depth 10 is no limit for 31 leaves; a tiny L2 stands in for zero on a log scale)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    sklearn_defaults = HistGradientBoostingClassifier().get_params()
+    ours = {k.split(".", 1)[1]: v for k, v in DEFAULT_TRIALS["hist_gradient_boosting"].items()}
+    for name in ("max_iter", "learning_rate", "max_features", "max_leaf_nodes", "min_samples_leaf"):
+        assert ours[name] == sklearn_defaults[name], name
+
+
+def test_few_large_leaves_export_with_parity() -> None:
+    """The corner of the space small noisy sets pick (4 leaves of at least 200 rows) exports to ONNX
+    and to the compact format and both reproduce scikit-learn on unseen players."""
+    from liveml.data.synth import generate_players, player_contract
+    from liveml.training.export import (
+        check_compact_parity,
+        check_onnx_parity,
+        make_float32_exact,
+        to_compact,
+        to_onnx,
+    )
+    from liveml.training.parity import tolerance
+    from liveml.training.train import encode_target
+
+    contract = player_contract("binary")
+    df, test = generate_players(1500, seed=1), generate_players(400, seed=2)
+    y, classes = encode_target(contract, df[contract.target])
+    spec = pregraph_spec(contract)
+    params = {
+        "max_iter": 50,
+        "max_depth": 10,
+        "learning_rate": 0.05,
+        "max_features": 0.8,
+        "l2_regularization": 0.1,
+        "max_leaf_nodes": 4,
+        "min_samples_leaf": 200,
+    }
+    pipe = make_pipeline(spec, "hist_gradient_boosting", params, "binary", 0, []).fit(df, y)
+    pipe = make_float32_exact(pipe)  # as training serves it
+    trees = [tree for rounds in pipe.steps[-1][1]._predictors for tree in rounds]
+    assert max(tree.get_n_leaf_nodes() for tree in trees) <= 4
+    diff, expected = check_onnx_parity(to_onnx(pipe, "binary"), pipe, test, "binary", classes)
+    assert diff <= tolerance("binary")
+    compact = to_compact(pipe, "binary", classes)
+    assert compact is not None
+    assert check_compact_parity(compact, pipe, test, "binary", expected) <= tolerance("binary")
+
+
+def test_pruned_trials_never_win_on_fewer_folds() -> None:
+    """A trial the median pruner stopped early has fewer fold scores; it is never a candidate, so no
+    configuration wins on a luckier subset of the folds than the others were scored on."""
+    df, y, spec = _data()
+    result = search(df, y, spec, "binary", trials=14, time_budget_s=300, folds=5, families=["linear"])
+    pruned = [t for t in result.trials if t.state == "PRUNED"]
+    assert pruned and all(len(t.fold_scores) < 5 for t in pruned), result.trials
+    assert {c.trial for c in result.candidates}.isdisjoint(t.number for t in pruned)
+    assert all(len(c.fold_scores) == 5 for c in result.candidates)

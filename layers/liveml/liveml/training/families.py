@@ -90,6 +90,10 @@ def _hgb_space(trial: Any) -> Params:
         "learning_rate": trial.suggest_float("hgb.learning_rate", 0.01, 0.3, log=True),
         "max_features": trial.suggest_float("hgb.max_features", 0.5, 1.0),
         "l2_regularization": trial.suggest_float("hgb.l2_regularization", 1e-6, 1.0, log=True),
+        # Leaf size and count: small, noisy sets (a few thousand rows, mostly categories) want few,
+        # large leaves, which depth alone cannot say.
+        "max_leaf_nodes": trial.suggest_int("hgb.max_leaf_nodes", 4, 64, log=True),
+        "min_samples_leaf": trial.suggest_int("hgb.min_samples_leaf", 5, 200, log=True),
     }
 
 

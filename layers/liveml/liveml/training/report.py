@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,29 @@ def plots(
         ax.set(title="Permutation importance (holdout, ONNX)", xlabel="drop in the primary metric")
         out["Feature importances"] = png_base64(fig)
     return out
+
+
+#: figures ``plots`` draws for a classifier (fewer for regression)
+FIGURES = 6
+
+
+def figure_seconds() -> float:
+    """Seconds one figure like the report's takes to draw and encode on this machine now: what the
+    report will cost after a search, measured before the search plans its deadline. pyplot's first
+    import and the first figure's one-off set-up (fonts, canvas: 3x a later figure here) happen here
+    too and are not counted."""
+    plt = pyplot()
+    seconds = 0.0
+    for _ in range(2):  # the second, warm figure is the one the report's figures cost
+        started = time.monotonic()
+        fig, ax = plt.subplots(figsize=(5, 4))
+        xs = np.linspace(0.0, 1.0, 200)
+        ax.plot(xs, xs**2, marker="o", label="probe")
+        ax.set(xlabel="x", ylabel="y", title="probe")
+        ax.legend()
+        png_base64(fig)
+        seconds = time.monotonic() - started
+    return seconds
 
 
 def _history(plt: Any, done: list[dict[str, Any]]) -> str:

@@ -141,6 +141,8 @@ DEFAULT_TRIALS: dict[str, dict[str, Any]] = {
         "hgb.learning_rate": 0.1,
         "hgb.max_features": 1.0,
         "hgb.l2_regularization": 1e-6,
+        "hgb.max_leaf_nodes": 31,
+        "hgb.min_samples_leaf": 20,
     },
     "linear": {"linear.C": 1.0, "linear.select_percentile": 100, "linear.interactions": False},
     "gradient_boosting": {
