@@ -50,6 +50,16 @@ namespace LiveML.Tests
             return FakeTransport.Answer(404, "{}");
         }
 
+        [Test]
+        public void MissingClientOrOptionsAreArgumentErrorsNamingThem()
+        {
+            Assert.AreEqual("options", Assert.Throws<ArgumentNullException>(() => new ModelManager(_client, null)).ParamName);
+            Assert.AreEqual("client", Assert.Throws<ArgumentNullException>(() => new ModelManager(null, new ModelManagerOptions { Directory = _dir })).ParamName);
+            StringAssert.Contains("Directory is required", Assert.Throws<ArgumentException>(() => new ModelManager(_client, new ModelManagerOptions())).Message);
+            Assert.AreEqual("options", Assert.Throws<ArgumentNullException>(() => new PlayerBehaviorAnalyzer(_client, null)).ParamName);
+            StringAssert.Contains("PlayerId is required", Assert.Throws<ArgumentException>(() => new PlayerBehaviorAnalyzer(_client, new PlayerBehaviorOptions())).Message);
+        }
+
         private ModelManager Manager(Activation activation)
         {
             return new ModelManager(_client, new ModelManagerOptions { Models = new[] { "churn" }, Directory = _dir, Activation = activation });

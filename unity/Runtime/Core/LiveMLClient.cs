@@ -103,6 +103,19 @@ namespace LiveML
         public Func<DateTime> Clock;
     }
 
+    /// <summary>What the components built on a client check first: the client and the options are given,
+    /// and the option they cannot work without is set. An argument error names what is missing.</summary>
+    internal static class Require
+    {
+        public static T Options<T>(LiveMLClient client, T options, string name, Func<T, string> value) where T : class
+        {
+            if (client == null) throw new ArgumentNullException("client");
+            if (options == null) throw new ArgumentNullException("options");
+            if (string.IsNullOrEmpty(value(options))) throw new ArgumentException(name + " is required", "options");
+            return options;
+        }
+    }
+
     public sealed class LiveMLClient
     {
         private readonly LiveMLClientOptions _o;

@@ -66,9 +66,8 @@ namespace LiveML
 
         public ModelManager(LiveMLClient client, ModelManagerOptions options)
         {
-            if (string.IsNullOrEmpty(options.Directory)) throw new ArgumentException("Directory is required", "options");
+            _o = Require.Options(client, options, "Directory", o => o.Directory);
             _client = client;
-            _o = options;
             System.IO.Directory.CreateDirectory(options.Directory);
             client.DeviceModels = this;
         }

@@ -71,9 +71,8 @@ namespace LiveML
 
         public PlayerBehaviorAnalyzer(LiveMLClient client, PlayerBehaviorOptions options)
         {
-            if (string.IsNullOrEmpty(options.PlayerId)) throw new ArgumentException("PlayerId is required", "options");
+            _o = Require.Options(client, options, "PlayerId", o => o.PlayerId);
             _client = client;
-            _o = options;
             Queue = new EventQueue(options.Queue);
             _lastFlush = Now();
         }
