@@ -232,13 +232,11 @@ def measure(model_dir: str | Path, *, requests: int = 500) -> Measurement:
 # --- manifests -------------------------------------------------------------------------------
 
 
-def base_manifests(
-    s: Sizing, *, image: str, role_arn: str, namespace: str, region: str = "us-east-1"
-) -> dict[str, list[dict[str, Any]]]:
-    labels = {NAME_LABEL: APP}
+def _deployment(s: Sizing, *, image: str, region: str, labels: dict[str, str]) -> dict[str, Any]:
+    """The serving pods: sized from the measurement, spread over zones and nodes, locked down."""
     alive = {"httpGet": {"path": LIVENESS_PATH, "port": "http"}}
     ready = {"httpGet": {"path": READINESS_PATH, "port": "http"}}
-    deployment = {
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": APP, "labels": labels},
@@ -312,6 +310,46 @@ def base_manifests(
             },
         },
     }
+
+
+def _network_policy(labels: dict[str, str]) -> dict[str, Any]:
+    """Listing both policy types denies whatever is not allowed here: players' requests on the serving
+    port in; DNS and HTTPS (S3, STS for IRSA, CloudWatch) out, but not the node's instance metadata,
+    whose credentials IRSA replaces."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {
+            "podSelector": {"matchLabels": labels},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                            },
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                },
+                {
+                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
+                    "ports": [{"protocol": "TCP", "port": 443}],
+                },
+            ],
+        },
+    }
+
+
+def base_manifests(
+    s: Sizing, *, image: str, role_arn: str, namespace: str, region: str = "us-east-1"
+) -> dict[str, list[dict[str, Any]]]:
+    """The kustomize base: file name -> its documents."""
+    labels = {NAME_LABEL: APP}
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -354,36 +392,6 @@ def base_manifests(
         },
         "automountServiceAccountToken": False,
     }
-    # Listing both policy types denies whatever is not allowed here: players' requests on the serving
-    # port in; DNS and HTTPS (S3, STS for IRSA, CloudWatch) out, but not the node's instance metadata,
-    # whose credentials IRSA replaces.
-    network_policy = {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": APP, "labels": labels},
-        "spec": {
-            "podSelector": {"matchLabels": labels},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
-            "egress": [
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                            },
-                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                },
-                {
-                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
-                    "ports": [{"protocol": "TCP", "port": 443}],
-                },
-            ],
-        },
-    }
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -399,11 +407,11 @@ def base_manifests(
     }
     return {
         "serviceaccount.yaml": [account],
-        "deployment.yaml": [deployment],
+        "deployment.yaml": [_deployment(s, image=image, region=region, labels=labels)],
         "service.yaml": [service],
         "hpa.yaml": [hpa],
         "pdb.yaml": [pdb],
-        "networkpolicy.yaml": [network_policy],
+        "networkpolicy.yaml": [_network_policy(labels)],
         "kustomization.yaml": [kustomization],
     }
 
